@@ -1,0 +1,3 @@
+from .defaults import add_lt_config, get_lt_cfg
+
+__all__ = ["add_lt_config", "get_lt_cfg"]

@@ -1,0 +1,27 @@
+"""Registry and builder of long-tailed training samplers."""
+from typing import List
+
+from detectron2.utils.registry import Registry
+
+SAMPLER_REGISTRY = Registry("LT_SAMPLER")
+SAMPLER_REGISTRY.__doc__ = """
+Registry of training samplers for detection and classification sets.
+
+Call contract: the registered class is a ``torch.utils.data.Sampler`` decorated with
+``@configurable``, called as ``cls(cfg, dataset_dicts)``; its ``from_config`` maps
+``cfg.DATALOADER.LT.*`` to explicit keyword arguments. It yields an infinite stream of
+indices into ``dataset_dicts``, sharded across ranks like detectron2's ``TrainingSampler``.
+It is selected by ``cfg.DATALOADER.SAMPLER_TRAIN``: names registered here are built by
+lt_det, every other name is left to detectron2.
+"""
+
+
+def build_lt_sampler(cfg, dataset_dicts: List[dict]):
+    """Build the sampler named by ``cfg.DATALOADER.SAMPLER_TRAIN`` from lt_det's registry."""
+    name = cfg.DATALOADER.SAMPLER_TRAIN
+    return SAMPLER_REGISTRY.get(name)(cfg, dataset_dicts)
+
+
+def is_lt_sampler(name: str) -> bool:
+    """Whether ``name`` is one of lt_det's samplers (else detectron2 builds it)."""
+    return name in SAMPLER_REGISTRY

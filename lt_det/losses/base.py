@@ -1,0 +1,45 @@
+"""Base class of lt_det's classification losses (see ``LOSS_REGISTRY`` for the contract)."""
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..data.class_stats import ClassStats
+
+
+class ClassificationLoss(nn.Module):
+    """A classification loss that also tells the classifier its shape and score rule.
+
+    Subclasses implement ``forward`` and, when they differ from softmax with
+    ``num_classes (+1)`` logits, ``num_logits`` and ``predict_probs``.
+
+    Args:
+        num_classes: number of foreground classes C.
+        use_background: detection mode: labels in [0, C] with C the background.
+        class_stats: per-class training statistics (image and instance counts).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        use_background: bool,
+        class_stats: Optional[ClassStats] = None,
+    ):
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.num_classes = int(num_classes)
+        self.use_background = bool(use_background)
+        self.class_stats = class_stats
+
+    def num_logits(self) -> int:
+        """Columns the classifier must output (softmax default: C, plus 1 for background)."""
+        return self.num_classes + int(self.use_background)
+
+    def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-class scores ([N, C+1] with background last in detection, else [N, C])."""
+        return torch.softmax(logits, dim=-1)
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
