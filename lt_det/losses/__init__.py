@@ -1,4 +1,32 @@
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY, build_loss
 
-__all__ = ["ClassificationLoss", "LOSS_REGISTRY", "build_loss"]
+# Importing each loss file registers it in LOSS_REGISTRY.
+from .cb_focal import CBFocal
+from .class_balanced_ce import ClassBalancedCE
+from .cost_sensitive_ce import CSCE
+from .eql import EQL
+from .eqlv2 import EQLv2
+from .federated import Federated
+from .focal import Focal
+from .seesaw import Seesaw
+from .sigmoid_base import SigmoidClassificationLoss
+from .sigmoid_bce import SigmoidBCE
+from .softmax_ce import SoftmaxCE
+
+__all__ = [
+    "ClassificationLoss",
+    "LOSS_REGISTRY",
+    "build_loss",
+    "CBFocal",
+    "ClassBalancedCE",
+    "CSCE",
+    "EQL",
+    "EQLv2",
+    "Federated",
+    "Focal",
+    "Seesaw",
+    "SigmoidClassificationLoss",
+    "SigmoidBCE",
+    "SoftmaxCE",
+]

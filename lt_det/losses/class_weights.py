@@ -1,0 +1,56 @@
+"""Per-class weights from training counts, shared by the re-weighted losses."""
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ..data.class_stats import ClassStats
+
+
+def require_counts(class_stats: Optional[ClassStats], loss_name: str) -> np.ndarray:
+    """Per-class instance counts (the samples a classifier of RoIs/images sees), float64."""
+    if class_stats is None:
+        raise ValueError(
+            f"{loss_name} needs class statistics (instance counts): register the training "
+            f"set with class statistics in its metadata or pass class_stats to build_loss"
+        )
+    return np.asarray(class_stats.instance_count, dtype=np.float64)
+
+
+def cost_sensitive_weights(counts: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+    """``(n_min / n_c) ** gamma`` rescaled to average 1 over the classes.
+
+    ``n_min`` is the smallest non-zero count; a class with no sample counts as ``n_min``
+    (weight of the rarest class) instead of dividing by zero. The rescaling is a no-op under
+    the weighted-mean reduction of classification and keeps the foreground on the scale of
+    the background label (weight 1) in detection.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    positive = counts[counts > 0]
+    if positive.size == 0:
+        return np.ones_like(counts)
+    n_min = positive.min()
+    weights = (n_min / np.maximum(counts, n_min)) ** gamma
+    return weights / weights.mean()
+
+
+def class_balanced_weights(counts: np.ndarray, beta: float) -> np.ndarray:
+    """Cui et al.'s ``(1 - beta) / (1 - beta ** n_c)`` normalised to sum to C.
+
+    ``(1 - beta^n) / (1 - beta)`` is the effective number of n samples; a class with no
+    sample is given n = 1 (the largest weight) instead of dividing by zero.
+    """
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"Class-balanced beta must be in [0, 1), got {beta}")
+    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+    weights = (1.0 - beta) / (1.0 - np.power(beta, counts))
+    return weights / weights.sum() * len(weights)
+
+
+def with_background(weights: np.ndarray, background_weight: float, use_background: bool):
+    """``[C (+1)]`` float32 tensor: the class weights, then the background's in detection."""
+    if use_background:
+        if not background_weight > 0:
+            raise ValueError(f"BACKGROUND_WEIGHT must be > 0, got {background_weight}")
+        weights = np.concatenate([weights, [background_weight]])
+    return torch.as_tensor(weights, dtype=torch.float32)
