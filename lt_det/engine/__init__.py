@@ -1,0 +1,3 @@
+from .trainer import LTTrainer
+
+__all__ = ["LTTrainer"]

@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Train and evaluate an lt_det model (detection or classification).
+
+detectron2's argument conventions and launcher:
+
+    tools/train_net.py --config-file configs/LTShapes/det_faster_r18gn_softmax_demo.yaml
+    tools/train_net.py --config-file X --num-gpus 8
+    tools/train_net.py --config-file X --num-machines 2 --machine-rank 0 --dist-url tcp://HOST:PORT
+    tools/train_net.py --config-file X --eval-only MODEL.WEIGHTS output/model_final.pth
+    tools/train_net.py --config-file X --resume  [KEY VALUE ...]
+
+The evaluator is chosen from the test set's metadata (LVIS metrics for LVIS-format sets,
+top-1/many/medium/few for classification sets). At the end, ``OUTPUT_DIR`` holds
+``metrics_final.json``, ``summary.png``, the per-class CSV and plots, tensorboard events and
+the checkpoints.
+"""
+import logging
+import os
+import shutil
+import sys
+
+import torch
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import get_cfg
+from detectron2.data import DatasetCatalog
+from detectron2.engine import default_argument_parser, default_setup, launch
+from detectron2.utils import comm
+
+import lt_det  # noqa: F401  (registers lt_det's components)
+from lt_det.config import add_lt_config
+from lt_det.engine import LTTrainer
+from lt_det.utils.report import write_final_report
+
+logger = logging.getLogger("lt_det")
+
+
+class UserInputError(Exception):
+    """A mistake in the command line or config, reported in one line."""
+
+
+def load_config(args):
+    """Build the config (no side effects, so bad input leaves nothing behind)."""
+    if not args.config_file:
+        raise UserInputError("--config-file is required (see configs/)")
+    if not os.path.isfile(args.config_file):
+        raise UserInputError(f"config file {args.config_file} does not exist")
+    cfg = get_cfg()
+    add_lt_config(cfg)
+    try:
+        cfg.merge_from_file(args.config_file)
+        cfg.merge_from_list(args.opts)
+    except (KeyError, AssertionError, ValueError) as e:
+        msg = str(e).strip("'\"")
+        raise UserInputError(
+            f"{args.config_file}: {msg} (keys lt_det adds are listed in lt_det/config/defaults.py)"
+        ) from None
+    if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
+        cfg.MODEL.DEVICE = "cpu"  # the same config runs on a CPU-only machine
+    registered = set(DatasetCatalog.list())
+    for key, names in (("DATASETS.TRAIN", cfg.DATASETS.TRAIN), ("DATASETS.TEST", cfg.DATASETS.TEST)):
+        for name in names:
+            if name not in registered:
+                raise UserInputError(
+                    f"{key} names unknown data set {name!r}; register it (e.g. "
+                    "lt_det.data.datasets.register_lvis_format) or use a built-in one such as "
+                    "lt_shapes_train / lt_shapes_val / lvis_v1_train / lvis_v1_val"
+                )
+    cfg.freeze()
+    return cfg
+
+
+def main(args):
+    cfg = load_config(args)
+    created_output = not os.path.exists(cfg.OUTPUT_DIR)
+    try:
+        default_setup(cfg, args)
+        if args.eval_only:
+            model = LTTrainer.build_model(cfg)
+            DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+                cfg.MODEL.WEIGHTS, resume=args.resume
+            )
+            results = LTTrainer.test(cfg, model)
+        else:
+            trainer = LTTrainer(cfg)
+            trainer.resume_or_load(resume=args.resume)
+            trainer.train()
+            results = getattr(trainer, "_last_eval_results", None) or {}
+        if comm.is_main_process() and results:
+            write_final_report(results, cfg.OUTPUT_DIR, plot=cfg.LT.EVAL.PLOTS)
+        return results
+    except BaseException:
+        # Bad data found while loading: leave no half-written output directory behind.
+        if created_output and comm.is_main_process() and not args.eval_only:
+            has_checkpoint = os.path.isfile(os.path.join(cfg.OUTPUT_DIR, "last_checkpoint"))
+            if not has_checkpoint:
+                logging.shutdown()
+                shutil.rmtree(cfg.OUTPUT_DIR, ignore_errors=True)
+        raise
+
+
+def run(args):
+    """Entry point of each launched process: user errors become one line, exit code 2."""
+    try:
+        return main(args)
+    except (UserInputError, FileNotFoundError, KeyError, ValueError) as e:
+        if os.environ.get("LT_DET_DEBUG"):
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"train_net.py: error: {msg}  (LT_DET_DEBUG=1 shows the traceback)", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    args = default_argument_parser().parse_args()
+    print("Command Line Args:", args)
+    launch(
+        run,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+    )
