@@ -108,6 +108,72 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.EVAL.PER_CLASS_CSV = True
     # Write plots (per-class score against training count, r/c/f bands) under OUTPUT_DIR.
     _C.LT.EVAL.PLOTS = True
+
+    # ---- BEGIN issue 6: classification branch (LTClassifier, docs/classification.md) ----
+    _C.MODEL.LT.CLASSIFIER = CN()
+    # Number of classes C (must equal the training set's; checked when the loss is built).
+    _C.MODEL.LT.CLASSIFIER.NUM_CLASSES = 100
+    # Head in lt_det.modeling.CLS_HEAD_REGISTRY: "Linear" or "Cosine".
+    _C.MODEL.LT.CLASSIFIER.HEAD = "Linear"
+    # Whether the Linear head has a bias (the tau-normalised classifier of Kang et al. has none).
+    _C.MODEL.LT.CLASSIFIER.BIAS = True
+    # tau of the tau-normalised classifier, w_j / ||w_j||^tau, applied at inference only
+    # (Kang et al., ICLR 2020); 0 turns it off.
+    _C.MODEL.LT.CLASSIFIER.TAU = 0.0
+    # s of the Cosine head, logits s * cos(x, w_j); 1.0 when the loss scales itself (LDAM).
+    _C.MODEL.LT.CLASSIFIER.COSINE_SCALE = 16.0
+    # ResNets of lt_det/modeling/backbone/resnet.py (MODEL.BACKBONE.NAME picks the family:
+    # "build_cifar_resnet_backbone" or "build_lt_resnet_backbone").
+    _C.MODEL.LT.RESNET = CN()
+    # Depth: 6n+2 for the CIFAR family (20, 32, 44, 56, 110), else 10/18/34/50/101/152.
+    _C.MODEL.LT.RESNET.DEPTH = 32
+    # Normalisation layer: any name detectron2's get_norm knows ("BN", "SyncBN", "GN", ...).
+    _C.MODEL.LT.RESNET.NORM = "BN"
+    # Groups of "GN", capped at the channel count (16 channels -> 16 groups).
+    _C.MODEL.LT.RESNET.NUM_GROUPS = 32
+    # Stem in RESNET_STEM_REGISTRY: "cifar" (3x3 conv) or "imagenet" (7x7/2 conv + max pool).
+    _C.MODEL.LT.RESNET.STEM = "cifar"
+    # Shortcut of blocks that change shape, in RESNET_SHORTCUT_REGISTRY: "pad" (option A of
+    # He et al., parameter-free) or "projection" (1x1 conv + norm, option B).
+    _C.MODEL.LT.RESNET.SHORTCUT = "pad"
+    # Channels of the stem and of the first stage's basic blocks (bottleneck width);
+    # 16 for the CIFAR family, 64 for the ImageNet family.
+    _C.MODEL.LT.RESNET.WIDTH = 16
+    # LDAM (Cao et al., NeurIPS 2019): margin Delta_j proportional to n_j^(-1/4).
+    _C.MODEL.LT.LOSS.LDAM = CN()
+    # Largest margin (that of the rarest class).
+    _C.MODEL.LT.LOSS.LDAM.MAX_MARGIN = 0.5
+    # s: logits are scaled by s after subtracting the margin (pair with a Cosine head, scale 1).
+    _C.MODEL.LT.LOSS.LDAM.SCALE = 30.0
+    # Logit-adjusted CE (Menon et al., ICLR 2021): CE(z + tau * log(pi), y), pi = class prior.
+    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
+    # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
+    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
+    # Classification inputs (lt_det/data/classification/). Images are uint8 RGB (INPUT.FORMAT
+    # "BGR" flips them); normalisation with MODEL.PIXEL_MEAN/STD happens in the model.
+    _C.LT.CLS_INPUT = CN()
+    # Training transform in CLS_TRANSFORM_REGISTRY: "PadCropFlip" (CIFAR), "RandomResizedCropFlip"
+    # (ImageNet style), "ResizeCenterCrop" or "Identity".
+    _C.LT.CLS_INPUT.TRAIN_TRANSFORM = "PadCropFlip"
+    # Test transform in CLS_TRANSFORM_REGISTRY (usually "ResizeCenterCrop" or "Identity").
+    _C.LT.CLS_INPUT.TEST_TRANSFORM = "ResizeCenterCrop"
+    # Output side of the crops (32 for CIFAR, 224 for ImageNet-style sets).
+    _C.LT.CLS_INPUT.CROP_SIZE = 32
+    # Zero padding on each side before the random crop of PadCropFlip.
+    _C.LT.CLS_INPUT.PAD = 4
+    # Random horizontal flip (p = 0.5) in the training transforms.
+    _C.LT.CLS_INPUT.FLIP = True
+    # Shorter side after resizing in ResizeCenterCrop (36 for CIFAR, 256 for ImageNet style).
+    _C.LT.CLS_INPUT.RESIZE_SHORT = 36
+    # Area fraction range and aspect-ratio range of RandomResizedCropFlip (Szegedy et al.).
+    _C.LT.CLS_INPUT.RRC_SCALE = (0.08, 1.0)
+    _C.LT.CLS_INPUT.RRC_RATIO = (3.0 / 4.0, 4.0 / 3.0)
+    # Images per batch at test time (all ranks together, like SOLVER.IMS_PER_BATCH).
+    _C.LT.CLS_INPUT.TEST_IMS_PER_BATCH = 256
+    # An image file that cannot be decoded: "error" (raise, naming the file) or "skip"
+    # (drop it from its batch with a warning).
+    _C.LT.CLS_INPUT.ON_CORRUPT = "error"
+    # ---- END issue 6 --------------------------------------------------------------------
     return cfg
 
 

@@ -1,0 +1,3 @@
+from .classifier import LTClassifier
+
+__all__ = ["LTClassifier"]
