@@ -1,0 +1,654 @@
+"""Exact, vectorised LVIS evaluation: lvis-api 0.5.3's numbers, computed with numpy.
+
+The protocol is the federated one of LVIS (Gupta et al., "LVIS: A Dataset for Large Vocabulary
+Instance Segmentation", CVPR 2019) with every rule exactly as lvis-api applies it:
+
+1. Each image keeps its ``max_dets`` (300) highest-scoring detections over all categories
+   (ties: earlier in the results list first).
+2. Ground truth and detections with area <= 0 are dropped. A detection's area is its box's
+   ``w * h`` when the results carry boxes, its mask area when they carry only masks.
+3. A detection counts only on an image that says something about its category: the category
+   has ground truth there or is in the image's ``neg_category_ids``; the rest are dropped.
+4. Per (image, category) and IoU threshold, detections in decreasing score order (ties: file
+   order) each take the unmatched ground truth of highest IoU >= threshold (ties: the later
+   annotation), preferring ground truth that is not ignored (ignored = ``ignore`` flag or area
+   outside the area range). Boxes use pycocotools' IoU formula, masks pycocotools' RLE IoU.
+5. A detection matched to ignored ground truth is ignored; an unmatched one is ignored when
+   its area is outside the area range or its category is in the image's
+   ``not_exhaustive_category_ids``.
+6. Per category, detections of all images are ranked by score (ties: image id, then file
+   order); precision is made non-increasing and read at 101 recall points (0 beyond the
+   reached recall). A category without (non-ignored) ground truth in an area range gets -1
+   there and is left out of every mean. AP averages over IoU 0.50:0.95, recall points and
+   categories; APr/APc/APf over the categories whose ``frequency`` is r/c/f; AR@300 averages
+   the final recall over IoU thresholds and categories.
+
+Where lvis-api silently drops or mis-scores bad input (detections of unknown categories,
+NaN scores or boxes, annotation id 0, an empty results list), this module raises ValueError.
+"""
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple, Union
+
+import numpy as np
+import pycocotools.mask as mask_utils
+
+# Built exactly as lvis-api builds them, so equality tests on thresholds (AP50, AP75) agree.
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+# (name, lower, upper) in pixels^2; both bounds are inclusive, as in lvis-api.
+AREA_RANGES = (
+    ("all", 0.0, 1e5**2),
+    ("small", 0.0, 32.0**2),
+    ("medium", 32.0**2, 96.0**2),
+    ("large", 96.0**2, 1e5**2),
+)
+FREQUENCY_GROUPS = ("r", "c", "f")
+IOU_TYPES = ("bbox", "segm")
+METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf")
+
+
+def _load_json(obj, what: str):
+    if isinstance(obj, (str, os.PathLike)):
+        if not os.path.isfile(obj):
+            raise FileNotFoundError(f"{what} file {obj} does not exist")
+        with open(obj) as f:
+            return json.load(f)
+    return obj
+
+
+def _column(records: Sequence[dict], key: str, dtype, what: str) -> np.ndarray:
+    """``records[i][key]`` for all i as an array; a missing or non-numeric value is a ValueError."""
+    try:
+        return np.fromiter((r[key] for r in records), dtype=dtype, count=len(records))
+    except (KeyError, TypeError, ValueError):
+        for i, r in enumerate(records):
+            if not isinstance(r, dict) or key not in r:
+                raise ValueError(f"{what} {i} has no '{key}'") from None
+            try:
+                dtype(r[key])
+            except (TypeError, ValueError):
+                raise ValueError(f"{what} {i} has a non-numeric '{key}': {r[key]!r}") from None
+        raise
+
+
+def _boxes(records: Sequence[dict], what: str) -> np.ndarray:
+    """The [x, y, w, h] boxes of ``records`` as an (n, 4) float64 array."""
+    try:
+        boxes = np.array([r["bbox"] for r in records], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        boxes = None
+    if boxes is None or boxes.shape != (len(records), 4):
+        for i, r in enumerate(records):
+            box = r.get("bbox") if isinstance(r, dict) else None
+            if not isinstance(box, (list, tuple, np.ndarray)) or len(box) != 4:
+                raise ValueError(f"{what} {i} has bbox {box!r}; expected [x, y, width, height]")
+        raise ValueError(f"{what}: bboxes must be lists of 4 numbers")
+    return boxes.reshape(len(records), 4)
+
+
+def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Positions of ``ids`` in ``sorted_ids`` and whether each id is there at all."""
+    pos = np.searchsorted(sorted_ids, ids)
+    if len(sorted_ids) == 0:
+        return pos, np.zeros(len(ids), dtype=bool)
+    found = sorted_ids[np.minimum(pos, len(sorted_ids) - 1)] == ids
+    return pos, found
+
+
+def _unique_ids(ids: np.ndarray, what: str) -> np.ndarray:
+    """Sorting order of ``ids``; a repeated id is a ValueError."""
+    order = np.argsort(ids, kind="stable")
+    dup = np.flatnonzero(np.diff(ids[order]) == 0)
+    if dup.size:
+        raise ValueError(f"{what} id {ids[order][dup[0]]} occurs more than once")
+    return order
+
+
+def _to_rle(segm, height: int, width: int, what: str) -> dict:
+    """A polygon list, uncompressed or compressed RLE as compressed RLE (lvis-api's ann_to_rle)."""
+    if isinstance(segm, list):
+        if not segm:
+            raise ValueError(f"{what} has an empty polygon list")
+        return mask_utils.merge(mask_utils.frPyObjects(segm, height, width))
+    if isinstance(segm, dict) and "counts" in segm and "size" in segm:
+        if list(segm["size"]) != [height, width]:
+            raise ValueError(
+                f"{what} has an RLE of size {list(segm['size'])} on an image of size "
+                f"[{height}, {width}]"
+            )
+        if isinstance(segm["counts"], list):
+            return mask_utils.frPyObjects(segm, height, width)
+        return segm
+    raise ValueError(f"{what} has segmentation {type(segm).__name__}; expected polygons or RLE")
+
+
+def _mask_area(rles: List[dict]) -> np.ndarray:
+    """Mask areas; in chunks of 255 because pycocotools.mask.area fails on longer lists
+    (it builds a throw-away uint8 array holding the list length, which numpy 2 rejects)."""
+    chunks = [mask_utils.area(rles[i : i + 255]) for i in range(0, len(rles), 255)]
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
+
+
+def box_iou_pairs(dt: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """IoU of boxes ``dt[i]`` and ``gt[i]`` ([x, y, w, h], (n, 4) each), element-wise.
+
+    The arithmetic is pycocotools' ``bbIou`` operation for operation (intersection
+    ``w * h``, union ``(da + ga) - i``, 0 unless both overlaps are positive), so the values
+    are bit-identical to ``pycocotools.mask.iou``.
+    """
+    w = np.minimum(dt[:, 2] + dt[:, 0], gt[:, 2] + gt[:, 0]) - np.maximum(dt[:, 0], gt[:, 0])
+    h = np.minimum(dt[:, 3] + dt[:, 1], gt[:, 3] + gt[:, 1]) - np.maximum(dt[:, 1], gt[:, 1])
+    inter = w * h
+    union = dt[:, 2] * dt[:, 3] + gt[:, 2] * gt[:, 3] - inter
+    overlap = (w > 0) & (h > 0)
+    iou = np.zeros(len(dt))
+    np.divide(inter, union, out=iou, where=overlap)
+    return iou
+
+
+class _GroundTruth:
+    """An LVIS-format ground-truth dict as arrays (annotations lvis-api would drop are dropped)."""
+
+    def __init__(self, gt: dict):
+        if not isinstance(gt, dict):
+            raise ValueError(f"Ground truth must be an LVIS-format dict, got {type(gt).__name__}")
+        for key in ("images", "annotations", "categories"):
+            if key not in gt:
+                raise ValueError(f"Ground truth has no '{key}' list; is it an LVIS-format file?")
+        images, anns, cats = gt["images"], gt["annotations"], gt["categories"]
+
+        img_ids = _column(images, "id", np.int64, "image")
+        order = _unique_ids(img_ids, "image")
+        self.img_ids = img_ids[order]
+        self.images = [images[i] for i in order]
+
+        cat_ids = _column(cats, "id", np.int64, "category")
+        order = _unique_ids(cat_ids, "category")
+        self.cat_ids = cat_ids[order]
+        self.categories = [cats[i] for i in order]
+        self.frequency = []
+        for c in self.categories:
+            if c.get("frequency") not in FREQUENCY_GROUPS:
+                raise ValueError(
+                    f"Category {c['id']} has frequency {c.get('frequency')!r}; LVIS evaluation "
+                    "needs 'r', 'c' or 'f' (rare/common/frequent) in every category"
+                )
+            self.frequency.append(c["frequency"])
+        self.names = [str(c.get("name", c["id"])) for c in self.categories]
+        self.image_count = np.array(
+            [float(c.get("image_count", np.nan)) for c in self.categories], dtype=np.float64
+        )
+
+        ann_ids = _column(anns, "id", np.int64, "annotation")
+        _unique_ids(ann_ids, "annotation")
+        if (ann_ids == 0).any():
+            # lvis-api stores matches as annotation ids and reads 0 as "no match".
+            raise ValueError("Annotation id 0 found; LVIS evaluation needs ids >= 1, renumber them")
+        ann_img_ids = _column(anns, "image_id", np.int64, "annotation")
+        img, found = _positions(self.img_ids, ann_img_ids)
+        if not found.all():
+            i = int(np.argmin(found))
+            raise ValueError(f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file")
+        ann_cat_ids = _column(anns, "category_id", np.int64, "annotation")
+        cat, found = _positions(self.cat_ids, ann_cat_ids)
+        if not found.all():
+            i = int(np.argmin(found))
+            raise ValueError(f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file")
+        area = _column(anns, "area", np.float64, "annotation")
+        boxes = _boxes(anns, "annotation")
+        if not (np.isfinite(area).all() and np.isfinite(boxes).all()):
+            i = int(np.argmin(np.isfinite(area) & np.isfinite(boxes).all(1)))
+            raise ValueError(f"Annotation {ann_ids[i]} has a non-finite area or bbox")
+        ignore = np.fromiter((bool(a.get("ignore", 0)) for a in anns), dtype=bool, count=len(anns))
+
+        # lvis-api's get_ann_ids keeps annotations with 0 < area < inf only.
+        keep = np.flatnonzero((area > 0) & (area < np.inf))
+        self.ann_index = keep  # position in gt["annotations"]
+        self.img, self.cat, self.area = img[keep], cat[keep], area[keep]
+        self.boxes, self.ignore = boxes[keep], ignore[keep]
+        self._anns = anns
+        self._rles = None
+
+        num_cats = len(self.cat_ids)
+        self.pos_keys = np.unique(self.img * num_cats + self.cat)
+        self.neg_keys = self._image_category_keys("neg_category_ids")
+        self.not_exhaustive_keys = self._image_category_keys("not_exhaustive_category_ids")
+
+    def _image_category_keys(self, field: str) -> np.ndarray:
+        """Sorted ``image * K + category`` keys of an image-level category list."""
+        lengths = []
+        for img in self.images:
+            if not isinstance(img.get(field), list):
+                raise ValueError(
+                    f"Image {img['id']} has no '{field}' list; LVIS-format images need it "
+                    "(use [] when there is nothing to list)"
+                )
+            lengths.append(len(img[field]))
+        flat = np.fromiter(
+            itertools.chain.from_iterable(img[field] for img in self.images),
+            dtype=np.int64, count=int(sum(lengths)),
+        )
+        img = np.repeat(np.arange(len(self.images)), lengths)
+        cat, found = _positions(self.cat_ids, flat)
+        return np.unique(img[found] * len(self.cat_ids) + cat[found])
+
+    def rles(self) -> List[dict]:
+        """Compressed RLE of every kept annotation (computed once)."""
+        if self._rles is None:
+            rles = []
+            for i, k in zip(self.ann_index, self.img):
+                ann, img = self._anns[i], self.images[k]
+                if "segmentation" not in ann:
+                    raise ValueError(f"Annotation {ann['id']} has no segmentation for segm evaluation")
+                rles.append(_to_rle(ann["segmentation"], img["height"], img["width"], f"annotation {ann['id']}"))
+            self._rles = rles
+        return self._rles
+
+
+class _Detections:
+    """A results list as arrays, after the per-image cap, the area filter and the federated filter."""
+
+    def __init__(self, results: Sequence[dict], gt: _GroundTruth, max_dets: int):
+        if not isinstance(results, (list, tuple)):
+            raise ValueError(f"Results must be a list of detections, got {type(results).__name__}")
+        n = len(results)
+        if n == 0:
+            raise ValueError(
+                "The results list is empty: LVIS AP is undefined without detections "
+                "(lvis-api fails on it too); check the model's outputs"
+            )
+        img_ids = _column(results, "image_id", np.int64, "result")
+        cat_ids = _column(results, "category_id", np.int64, "result")
+        scores = _column(results, "score", np.float64, "result")
+        img, found = _positions(gt.img_ids, img_ids)
+        if not found.all():
+            i = int(np.argmin(found))
+            raise ValueError(f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth")
+        cat, found = _positions(gt.cat_ids, cat_ids)
+        if not found.all():
+            i = int(np.argmin(found))
+            raise ValueError(
+                f"Result {i} has category_id {cat_ids[i]}, which is not a category of the ground "
+                "truth (map contiguous class ids back to dataset ids)"
+            )
+        if np.isnan(scores).any():
+            i = int(np.argmax(np.isnan(scores)))
+            raise ValueError(f"Result {i} (image_id {img_ids[i]}, category_id {cat_ids[i]}) has score NaN")
+
+        has_box = np.fromiter(("bbox" in r for r in results), dtype=bool, count=n)
+        if has_box.all():
+            boxes = _boxes(results, "result")
+            if not np.isfinite(boxes).all():
+                i = int(np.argmin(np.isfinite(boxes).all(1)))
+                raise ValueError(f"Result {i} (image_id {img_ids[i]}) has a non-finite bbox {boxes[i].tolist()}")
+        elif has_box.any():
+            i, j = int(np.argmin(has_box)), int(np.argmax(has_box))
+            raise ValueError(f"Result {i} has no 'bbox' but result {j} has one; give all results a bbox or none")
+        else:
+            boxes = None
+
+        # Per-image cap: the top max_dets scores per image, ties in file order.
+        keep = np.arange(n)
+        if max_dets >= 0:
+            order = np.lexsort((keep, -scores, img))
+            by_img = img[order]
+            rank = keep - np.searchsorted(by_img, by_img, side="left")
+            keep = np.sort(order[rank < max_dets])
+        self._results = results
+        self._gt = gt
+        img, cat, scores = img[keep], cat[keep], scores[keep]
+
+        if boxes is not None:
+            self.box_area = True
+            boxes = boxes[keep]
+            area = boxes[:, 2] * boxes[:, 3]
+            rles = None
+        else:
+            # Mask-only results: area and box come from the mask.
+            self.box_area = False
+            rles = []
+            for i, k in zip(keep, img):
+                if "segmentation" not in results[i]:
+                    raise ValueError(f"Result {i} has neither 'bbox' nor 'segmentation'")
+                image = gt.images[k]
+                rles.append(_to_rle(results[i]["segmentation"], image["height"], image["width"], f"result {i}"))
+            area = _mask_area(rles)
+            boxes = mask_utils.toBbox(rles).astype(np.float64).reshape(-1, 4)
+
+        keys = img * len(gt.cat_ids) + cat
+        valid = (area > 0) & (area < np.inf)
+        valid &= np.isin(keys, gt.pos_keys) | np.isin(keys, gt.neg_keys)
+        sel = np.flatnonzero(valid)
+        self.index = keep[sel]  # position in the results list (ascending: file order)
+        self.img, self.cat, self.score = img[sel], cat[sel], scores[sel]
+        self.area, self.boxes = area[sel], boxes[sel]
+        self.not_exhaustive = np.isin(keys[sel], gt.not_exhaustive_keys)
+        self._rles = None if rles is None else [rles[i] for i in sel]
+
+    def rles(self) -> List[dict]:
+        """Compressed RLE of every kept detection (a box-only result becomes its box polygon)."""
+        if self._rles is None:
+            rles = []
+            for i, k, box in zip(self.index, self.img, self.boxes):
+                image = self._gt.images[k]
+                segm = self._results[i].get("segmentation")
+                if segm is None:  # lvis-api evaluates a box-only result's box as its mask
+                    x1, y1, w, h = box
+                    segm = [[x1, y1, x1, y1 + h, x1 + w, y1 + h, x1 + w, y1]]
+                rles.append(_to_rle(segm, image["height"], image["width"], f"result {i}"))
+            self._rles = rles
+        return self._rles
+
+
+def _segm_iou_pairs(
+    dt_rles: List[dict], gt_rles: List[dict], pair_dt: np.ndarray, pair_gt: np.ndarray, pair_img: np.ndarray
+) -> np.ndarray:
+    """Mask IoU of each (detection, ground truth) pair, one pycocotools call per image."""
+    iou = np.zeros(len(pair_dt))
+    order = np.argsort(pair_img, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair_img[order])) + 1
+    for block in np.split(order, bounds):
+        if block.size == 0:
+            continue
+        dts, d_local = np.unique(pair_dt[block], return_inverse=True)
+        gts, g_local = np.unique(pair_gt[block], return_inverse=True)
+        ious = mask_utils.iou(
+            [dt_rles[i] for i in dts], [gt_rles[j] for j in gts], np.zeros(len(gts), dtype=np.uint8)
+        )
+        iou[block] = np.asarray(ious)[d_local, g_local]
+    return iou
+
+
+def greedy_match(
+    pair_dt: np.ndarray,
+    pair_gt: np.ndarray,
+    pair_iou: np.ndarray,
+    dt_rank: np.ndarray,
+    gt_ignore: np.ndarray,
+    thresholds: np.ndarray = IOU_THRESHOLDS,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """LVIS/COCO greedy matching for all groups, thresholds and area ranges at once.
+
+    A group is one (image, category). Detections of a group are visited in rank order (rank 0
+    = highest score); each takes, among its group's ground truth not yet taken at that
+    threshold and area range, one with IoU >= threshold, preferring non-ignored ground truth,
+    then the highest IoU, then the last in file order. Groups advance in lock step, one rank
+    per iteration, so the Python loop runs max-detections-per-group times.
+
+    Args:
+        pair_dt, pair_gt, pair_iou: the (detection, ground truth, IoU) pairs of equal group,
+            ordered by detection and then by ground truth in file order.
+        dt_rank: (num_dt,) rank of each detection within its group.
+        gt_ignore: (A, num_gt) whether a ground truth is ignored in area range a.
+        thresholds: (T,) IoU thresholds.
+
+    Returns:
+        (matched, matched_ignored), both (T, A, num_dt) bool: whether a detection took a
+        ground truth, and whether that ground truth is ignored.
+    """
+    num_thr, (num_area, num_gt), num_dt = len(thresholds), gt_ignore.shape, len(dt_rank)
+    matched = np.zeros((num_thr, num_area, num_dt), dtype=bool)
+    matched_ignored = np.zeros_like(matched)
+    if len(pair_dt) == 0:
+        return matched, matched_ignored
+    taken = np.zeros((num_thr, num_area, num_gt), dtype=bool)
+    # 2 = regular ground truth, 1 = ignored ground truth, 0 = not available.
+    preference = (2 - gt_ignore).astype(np.int8)
+    thr = np.asarray(thresholds, dtype=np.float64)[:, None, None]
+
+    pair_rank = dt_rank[pair_dt]
+    order = np.argsort(pair_rank, kind="stable")
+    pair_dt, pair_gt, pair_iou, pair_rank = pair_dt[order], pair_gt[order], pair_iou[order], pair_rank[order]
+    bounds = np.searchsorted(pair_rank, np.arange(pair_rank[-1] + 2))
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        if start == end:
+            continue
+        d, g, v = pair_dt[start:end], pair_gt[start:end], pair_iou[start:end]
+        first = np.empty(len(d), dtype=bool)
+        first[0] = True
+        np.not_equal(d[1:], d[:-1], out=first[1:])
+        seg_start = np.flatnonzero(first)
+        seg = np.cumsum(first) - 1
+
+        ok = (v >= thr) & ~taken[:, :, g]  # (T, A, P)
+        pref = np.where(ok, preference[:, g], np.int8(0))
+        ok &= pref == np.maximum.reduceat(pref, seg_start, axis=2)[:, :, seg]
+        val = np.where(ok, v, -1.0)
+        ok &= val == np.maximum.reduceat(val, seg_start, axis=2)[:, :, seg]
+        last = np.where(ok, np.arange(len(d)), -1)
+        best = np.maximum.reduceat(last, seg_start, axis=2)  # (T, A, detections of this rank)
+
+        ti, ai, di = np.nonzero(best >= 0)
+        p = best[ti, ai, di]
+        taken[ti, ai, g[p]] = True
+        matched[ti, ai, d[p]] = True
+        matched_ignored[ti, ai, d[p]] = gt_ignore[ai, g[p]]
+    return matched, matched_ignored
+
+
+def _segment_cumsum(x: np.ndarray, seg_start: np.ndarray) -> np.ndarray:
+    """Cumulative sum along the last axis restarting at each segment (seg_start per position)."""
+    cs = np.cumsum(x, axis=-1, dtype=np.int64)
+    before = np.concatenate([np.zeros(cs.shape[:-1] + (1,), dtype=np.int64), cs], axis=-1)
+    return cs - before[..., seg_start]
+
+
+def _min_count_for_recall(num_gt: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """Smallest integer m with ``m / num_gt >= recall`` in float64, as an (S, R) array.
+
+    lvis-api finds recall points with ``searchsorted(tp / num_gt, r)``; since division by a
+    fixed num_gt is monotone, that index is the first position where ``tp >= m``.
+    """
+    n = num_gt.astype(np.float64)[:, None]
+    m = np.clip(np.ceil(recall[None, :] * n), 0, n)
+    while True:  # correct the rounding of ceil(r * n) by at most a step or two
+        up = m / n < recall
+        down = (m > 0) & ((m - 1) / n >= recall)
+        if not (up.any() or down.any()):
+            return m.astype(np.int64)
+        m = m + up - down
+
+
+def accumulate(
+    tp: np.ndarray, fp: np.ndarray, cat: np.ndarray, num_gt: np.ndarray, num_cats: int
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Precision at the recall points and final recall per threshold and category.
+
+    Args:
+        tp, fp: (T, N) bool, detections already ranked per category (category-major).
+        cat: (N,) category index of each detection (non-decreasing).
+        num_gt: number of non-ignored ground truth per category (K,).
+        num_cats: K.
+
+    Returns:
+        precision (T, R, K) and recall (T, K); -1 for categories with num_gt == 0.
+    """
+    num_thr, num_rec = tp.shape[0], len(RECALL_THRESHOLDS)
+    precision = -np.ones((num_thr, num_rec, num_cats))
+    recall = -np.ones((num_thr, num_cats))
+    cats = np.flatnonzero(num_gt > 0)
+    if cats.size == 0:
+        return precision, recall
+    starts = np.searchsorted(cat, np.arange(num_cats), side="left")
+    ends = np.searchsorted(cat, np.arange(num_cats), side="right")
+    n = len(cat)
+    tp_cum = _segment_cumsum(tp, starts[cat])
+    fp_cum = _segment_cumsum(fp, starts[cat])
+    target = _min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS)  # (S, R)
+    big = np.int64(n + 2)
+    queries = cats[:, None] * big + target
+    seg_start, seg_end = starts[cats], ends[cats]
+    has_dets = seg_end > seg_start
+    for t in range(num_thr):
+        tpf, fpf = tp_cum[t].astype(np.float64), fp_cum[t].astype(np.float64)
+        pr = tpf / (fpf + tpf + np.spacing(1))
+        found = np.searchsorted(cat * big + tp_cum[t], queries, side="left")  # (S, R)
+        inside = found < seg_end[:, None]
+        # Max of pr over [found_k, found_k+1) and [found_R, end), then a suffix max over k:
+        # max(pr[found_k:end]), i.e. lvis-api's right-to-left monotone precision at found_k.
+        bounds = np.concatenate([found, seg_end[:, None]], axis=1).ravel()
+        pr_pad = np.append(pr, 0.0)
+        pieces = np.maximum.reduceat(pr_pad, np.minimum(bounds, n)).reshape(len(cats), num_rec + 1)[:, :num_rec]
+        pieces = np.where(inside, pieces, 0.0)
+        precision[t][:, cats] = np.maximum.accumulate(pieces[:, ::-1], axis=1)[:, ::-1].T
+        last = tpf[np.maximum(seg_end - 1, 0)] if n else np.zeros(len(cats))
+        recall[t, cats] = np.where(has_dets, last / num_gt[cats], 0.0)
+    return precision, recall
+
+
+def _mean_defined(values: np.ndarray) -> float:
+    """Mean over entries > -1, or -1 when there are none (lvis-api's convention)."""
+    defined = values[values > -1]
+    return float(np.mean(defined)) if defined.size else -1.0
+
+
+@dataclass
+class LVISEvalResult:
+    """Everything one LVIS evaluation (one IoU type) produced.
+
+    Attributes:
+        iou_type: "bbox" or "segm".
+        metrics: lvis-api's summary (AP, AP50, AP75, APs, APm, APl, APr, APc, APf,
+            AR@300, ARs@300, ARm@300, ARl@300) as fractions; -1 where undefined.
+        precision: (T, R, K, A) precision at IoU threshold t, recall point r, category k,
+            area range a (``AREA_RANGES`` order); -1 where k has no ground truth in a.
+        recall: (T, K, A) final recall, -1 likewise.
+        cat_ids, names, frequency, image_count: per category (sorted by id); image_count
+            is the categories' ``image_count`` (training images), NaN where absent.
+    """
+
+    iou_type: str
+    metrics: Dict[str, float]
+    precision: np.ndarray
+    recall: np.ndarray
+    cat_ids: np.ndarray
+    names: List[str]
+    frequency: List[str]
+    image_count: np.ndarray
+
+    def per_class_ap(self, area: str = "all") -> np.ndarray:
+        """AP of each category (mean precision over thresholds and recall points), NaN if no GT."""
+        a = [name for name, _, _ in AREA_RANGES].index(area)
+        p = self.precision[:, :, :, a]
+        defined = (p > -1).all(axis=(0, 1))
+        return np.where(defined, p.mean(axis=(0, 1)), np.nan)
+
+
+class LVISEval:
+    """LVIS evaluation of a results list against LVIS-format ground truth.
+
+    Example::
+
+        ev = LVISEval("lvis_v1_val.json", "lvis_instances_results.json")
+        print(ev.evaluate("bbox").metrics["AP"])
+
+    Args:
+        gt: LVIS-format ground truth, a dict or the path of its JSON file.
+        results: detections, a list of {"image_id", "category_id", "score", "bbox" and/or
+            "segmentation"} or the path of such a JSON file. It is not modified.
+        max_dets: detections kept per image (LVIS: 300); negative keeps all.
+    """
+
+    def __init__(self, gt: Union[str, dict], results: Union[str, Sequence[dict]], max_dets: int = 300):
+        self.gt = _GroundTruth(_load_json(gt, "Ground truth"))
+        self.dets = _Detections(_load_json(results, "Results"), self.gt, max_dets)
+        self.max_dets = max_dets
+
+    def evaluate(self, iou_type: str) -> LVISEvalResult:
+        """Evaluate one IoU type ("bbox" or "segm")."""
+        if iou_type not in IOU_TYPES:
+            raise ValueError(f"iou_type {iou_type!r} is not one of {IOU_TYPES}")
+        gt, dt = self.gt, self.dets
+        num_imgs, num_cats = len(gt.img_ids), len(gt.cat_ids)
+
+        # Groups (category, image), category-major as lvis-api accumulates them.
+        gt_group = gt.cat * num_imgs + gt.img
+        gt_order = np.argsort(gt_group, kind="stable")  # within a group: file order
+        dt_group = dt.cat * num_imgs + dt.img
+        dt_order = np.lexsort((dt.index, -dt.score, dt_group))  # score, then file order
+        g_sorted, d_sorted = gt_group[gt_order], dt_group[dt_order]
+        num_dt = len(dt_order)
+        dt_rank = np.arange(num_dt) - np.searchsorted(d_sorted, d_sorted, side="left")
+
+        # Every (detection, ground truth) pair of one group.
+        lo = np.searchsorted(g_sorted, d_sorted, side="left")
+        count = np.searchsorted(g_sorted, d_sorted, side="right") - lo
+        pair_dt = np.repeat(np.arange(num_dt), count)
+        offset = np.arange(len(pair_dt)) - np.repeat(np.cumsum(count) - count, count)
+        pair_gt = lo[pair_dt] + offset
+        if iou_type == "bbox":
+            pair_iou = box_iou_pairs(dt.boxes[dt_order][pair_dt], gt.boxes[gt_order][pair_gt])
+        else:
+            dt_rles, gt_rles = dt.rles(), gt.rles()
+            pair_iou = _segm_iou_pairs(
+                [dt_rles[i] for i in dt_order], [gt_rles[i] for i in gt_order],
+                pair_dt, pair_gt, dt.img[dt_order][pair_dt],
+            )
+
+        lower = np.array([lo_ for _, lo_, _ in AREA_RANGES])[:, None]
+        upper = np.array([up for _, _, up in AREA_RANGES])[:, None]
+        gt_area = gt.area[gt_order][None, :]
+        gt_ignore = gt.ignore[gt_order][None, :] | (gt_area < lower) | (gt_area > upper)  # (A, G)
+        matched, matched_ignored = greedy_match(pair_dt, pair_gt, pair_iou, dt_rank, gt_ignore)
+
+        dt_area = dt.area[dt_order][None, :]
+        unmatched_ignored = (dt_area < lower) | (dt_area > upper) | dt.not_exhaustive[dt_order][None, :]
+        ignored = np.where(matched, matched_ignored, unmatched_ignored[None])  # (T, A, N)
+        tp = matched & ~ignored
+        fp = ~matched & ~ignored
+
+        # Rank each category's detections over all images: score, image id, file order.
+        rank = np.lexsort((dt.index[dt_order], dt.img[dt_order], -dt.score[dt_order], dt.cat[dt_order]))
+        cat_ranked = dt.cat[dt_order][rank]
+        num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
+        precision = np.empty((num_thr, num_rec, num_cats, num_area))
+        recall = np.empty((num_thr, num_cats, num_area))
+        gt_cat = gt.cat[gt_order]
+        for a in range(num_area):
+            num_gt = np.bincount(gt_cat[~gt_ignore[a]], minlength=num_cats)
+            precision[..., a], recall[..., a] = accumulate(
+                tp[:, a, rank], fp[:, a, rank], cat_ranked, num_gt, num_cats
+            )
+        metrics = self._summarize(precision, recall)
+        return LVISEvalResult(
+            iou_type=iou_type, metrics=metrics, precision=precision, recall=recall,
+            cat_ids=gt.cat_ids.copy(), names=list(gt.names), frequency=list(gt.frequency),
+            image_count=gt.image_count.copy(),
+        )
+
+    def _summarize(self, precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
+        """lvis-api's summary metrics (fractions, -1 where undefined)."""
+        areas = [name for name, _, _ in AREA_RANGES]
+        groups = [
+            np.array([k for k, f in enumerate(self.gt.frequency) if f == g], dtype=np.int64)
+            for g in FREQUENCY_GROUPS
+        ]
+        t50 = np.flatnonzero(IOU_THRESHOLDS == 0.5)
+        t75 = np.flatnonzero(IOU_THRESHOLDS == 0.75)
+        all_a = areas.index("all")
+        m = {
+            "AP": _mean_defined(precision[..., all_a]),
+            "AP50": _mean_defined(precision[t50][..., all_a]),
+            "AP75": _mean_defined(precision[t75][..., all_a]),
+            "APs": _mean_defined(precision[..., areas.index("small")]),
+            "APm": _mean_defined(precision[..., areas.index("medium")]),
+            "APl": _mean_defined(precision[..., areas.index("large")]),
+        }
+        for g, idx in zip(FREQUENCY_GROUPS, groups):
+            m[f"AP{g}"] = _mean_defined(precision[:, :, idx, all_a])
+        m[f"AR@{self.max_dets}"] = _mean_defined(recall[..., all_a])
+        for name in ("small", "medium", "large"):
+            m[f"AR{name[0]}@{self.max_dets}"] = _mean_defined(recall[..., areas.index(name)])
+        return m
+
+
+def evaluate_lvis(
+    gt: Union[str, dict], results: Union[str, Sequence[dict]], iou_types: Sequence[str] = ("bbox",),
+    max_dets: int = 300,
+) -> Dict[str, LVISEvalResult]:
+    """Evaluate ``results`` for each IoU type; returns {iou_type: LVISEvalResult}."""
+    ev = LVISEval(gt, results, max_dets=max_dets)
+    return {t: ev.evaluate(t) for t in iou_types}
