@@ -9,6 +9,8 @@ from .eql import EQL
 from .eqlv2 import EQLv2
 from .federated import Federated
 from .focal import Focal
+from .ldam import LDAM
+from .logit_adjusted import BalancedSoftmaxCE, LogitAdjustedCE
 from .seesaw import Seesaw
 from .sigmoid_base import SigmoidClassificationLoss
 from .sigmoid_bce import SigmoidBCE
@@ -25,6 +27,9 @@ __all__ = [
     "EQLv2",
     "Federated",
     "Focal",
+    "LDAM",
+    "BalancedSoftmaxCE",
+    "LogitAdjustedCE",
     "Seesaw",
     "SigmoidClassificationLoss",
     "SigmoidBCE",

@@ -1,0 +1,82 @@
+"""LDAM: label-distribution-aware margin loss."""
+from typing import Optional
+
+import numpy as np
+import torch
+from detectron2.config import configurable
+from torch.nn import functional as F
+
+from ..data.class_stats import ClassStats
+from .base import ClassificationLoss
+from .build import LOSS_REGISTRY
+from .class_weights import require_counts
+
+
+def ldam_margins(counts: np.ndarray, max_margin: float) -> np.ndarray:
+    """``Delta_j = K / n_j^(1/4)`` with K such that ``max_j Delta_j = max_margin``.
+
+    A class with no sample counts as the smallest non-zero count (it gets the largest
+    margin) instead of an infinite one.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    positive = counts[counts > 0]
+    n_min = positive.min() if positive.size else 1.0
+    inv = np.maximum(counts, n_min) ** -0.25
+    return inv * (max_margin / inv.max())
+
+
+@LOSS_REGISTRY.register()
+class LDAM(ClassificationLoss):
+    """Label-distribution-aware margin loss, Cao et al., "Learning Imbalanced Datasets with
+    Label-Distribution-Aware Margin Loss", NeurIPS 2019.
+
+    ``L = CE(s * (z - Delta_y e_y), y)`` with ``Delta_j proportional to n_j^(-1/4)`` and
+    ``max_j Delta_j = max_margin``: rare classes must win by a larger margin. The paper uses
+    it on a cosine classifier (``MODEL.LT.CLASSIFIER.HEAD "Cosine"``, scale 1) with s = 30.
+    Scores are ``softmax(s * z)``. In detection the background label, the most frequent one,
+    gets no margin.
+
+    Args:
+        max_margin: the largest margin (0.5).
+        scale: s (30).
+        class_stats: required (instance counts n_j).
+    """
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        use_background: bool,
+        class_stats: Optional[ClassStats],
+        max_margin: float = 0.5,
+        scale: float = 30.0,
+    ):
+        super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
+        if max_margin < 0 or scale <= 0:
+            raise ValueError(f"LDAM needs MAX_MARGIN >= 0 and SCALE > 0, got {max_margin}, {scale}")
+        margins = ldam_margins(require_counts(class_stats, "LDAM"), max_margin)
+        if use_background:
+            margins = np.concatenate([margins, [0.0]])
+        self.register_buffer("margins", torch.as_tensor(margins, dtype=torch.float32), False)
+        self.scale = float(scale)
+
+    @classmethod
+    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
+        return {
+            "num_classes": num_classes,
+            "use_background": use_background,
+            "class_stats": class_stats,
+            "max_margin": cfg.MODEL.LT.LOSS.LDAM.MAX_MARGIN,
+            "scale": cfg.MODEL.LT.LOSS.LDAM.SCALE,
+        }
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if logits.shape[0] == 0:
+            return logits.sum() * 0.0
+        margin = self.margins.to(logits.dtype)[labels]
+        adjusted = logits.scatter_add(1, labels[:, None], -margin[:, None])
+        return F.cross_entropy(self.scale * adjusted, labels)
+
+    def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.scale * logits, dim=-1)

@@ -1,0 +1,82 @@
+"""Logit-adjusted softmax cross-entropy and balanced softmax."""
+from typing import Optional
+
+import numpy as np
+import torch
+from detectron2.config import configurable
+from torch.nn import functional as F
+
+from ..data.class_stats import ClassStats
+from .base import ClassificationLoss
+from .build import LOSS_REGISTRY
+from .class_weights import require_counts
+
+
+def log_priors(counts: np.ndarray) -> np.ndarray:
+    """``log pi_j``, ``pi_j = n_j / sum_k n_k``; a class with no sample counts as the
+    smallest non-zero count (a finite, lowest prior)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    positive = counts[counts > 0]
+    counts = np.maximum(counts, positive.min() if positive.size else 1.0)
+    return np.log(counts / counts.sum())
+
+
+@LOSS_REGISTRY.register()
+class LogitAdjustedCE(ClassificationLoss):
+    """Logit-adjusted loss, Menon et al., "Long-Tail Learning via Logit Adjustment", ICLR 2021.
+
+    ``L = CE(z + tau * log pi, y)`` with ``pi_j = n_j / N`` the training class prior: the
+    model learns balanced logits, and the scores at inference are the unadjusted
+    ``softmax(z)``. tau = 1 is balanced softmax (Ren et al., NeurIPS 2020). Classification
+    only: the class statistics carry no background prior for detection.
+
+    Args:
+        tau: the adjustment strength (1.0).
+        class_stats: required (instance counts n_j).
+    """
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        use_background: bool,
+        class_stats: Optional[ClassStats],
+        tau: float = 1.0,
+    ):
+        super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
+        if use_background:
+            raise ValueError(
+                f"{type(self).__name__} needs a prior for every label and the class statistics "
+                "have none for the detection background; use it in the classification branch"
+            )
+        adjustment = float(tau) * log_priors(require_counts(class_stats, type(self).__name__))
+        self.register_buffer("adjustment", torch.as_tensor(adjustment, dtype=torch.float32), False)
+        self.tau = float(tau)
+
+    @classmethod
+    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
+        return {
+            "num_classes": num_classes,
+            "use_background": use_background,
+            "class_stats": class_stats,
+            "tau": cfg.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU,
+        }
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if logits.shape[0] == 0:
+            return logits.sum() * 0.0
+        return F.cross_entropy(logits + self.adjustment.to(logits.dtype), labels)
+
+
+@LOSS_REGISTRY.register()
+class BalancedSoftmaxCE(LogitAdjustedCE):
+    """Balanced softmax, Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
+    Recognition", NeurIPS 2020: ``L = CE(z + log n, y)`` (``LogitAdjustedCE`` with tau = 1,
+    whatever ``MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU`` says)."""
+
+    @classmethod
+    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
+        args = super().from_config(cfg, num_classes, use_background, class_stats)
+        args["tau"] = 1.0
+        return args
