@@ -174,6 +174,88 @@ def add_lt_config(cfg: CN) -> CN:
     # (drop it from its batch with a warning).
     _C.LT.CLS_INPUT.ON_CORRUPT = "error"
     # ---- END issue 6 --------------------------------------------------------------------
+
+    # ---- BEGIN issue 7: bag of tricks (lt_det/tricks/, lt_det/solver/, docs/tricks.md) ----
+    # Mixup family, used by the "LTTricksClassifier" meta-architecture.
+    _C.LT.MIXUP = CN()
+    # "none", or a name in lt_det.tricks.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
+    # 2018), "ManifoldMixup" (Verma et al., ICML 2019) or "Remix" (Chou et al., ECCV-W 2020).
+    _C.LT.MIXUP.NAME = "none"
+    # alpha of Beta(alpha, alpha), the distribution of the mixing coefficient lambda.
+    _C.LT.MIXUP.ALPHA = 1.0
+    # Manifold mixup: hidden states mixed after this backbone stage ("res2", "res3", ...) or
+    # after global pooling ("pool", the best location in Zhang et al., AAAI 2021).
+    _C.LT.MIXUP.LOCATION = "pool"
+    # Remix: kappa, the class-size ratio from which the label goes to the minority class.
+    _C.LT.MIXUP.REMIX_KAPPA = 3.0
+    # Remix: tau, the lambda threshold under which the minority label takes all the weight.
+    _C.LT.MIXUP.REMIX_TAU = 0.5
+
+    # Multi-stage schedule (lt_det/tricks/stage_schedule.py): one run, several stages.
+    # A list of dicts, each {"NAME": str, "START_EPOCH": int (or "START_ITER": int),
+    # "OVERRIDES": [KEY, VALUE, ...] in config KEY/VALUE form, "REINIT": [module paths]}.
+    # Before the first stage's start the top-level config is in force. Epochs are
+    # ceil(num_train_images / SOLVER.IMS_PER_BATCH) iterations.
+    _C.LT.STAGES = []
+    # Module paths in the model (e.g. ["backbone"]) whose parameters are frozen and whose
+    # BatchNorm statistics are fixed; a stage may override it (cRT, LWS: ["backbone"]).
+    _C.LT.FREEZE = []
+
+    # Classifier re-training (decoupling, Kang et al., ICLR 2020).
+    _C.LT.CRT = CN()
+    # Module path of the classifier (re-initialised by a stage's REINIT, wrapped by LWS).
+    _C.LT.CRT.CLASSIFIER = "head"
+    # Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
+    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
+    _C.LT.CRT.LWS = False
+    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
+    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
+    _C.LT.CRT.NCM = "none"
+
+    # CAM-based balance-sampling augmentation (Zhang et al., AAAI 2021, Sec. 4.4).
+    _C.LT.CAM_BS = CN()
+    # Generate the images when the stage that sets this to True starts (with the current
+    # model) and add them to the training set for that stage.
+    _C.LT.CAM_BS.ENABLED = False
+    # Foreground: pixels whose CAM exceeds this fraction of the image's mean CAM.
+    _C.LT.CAM_BS.THRESHOLD = 0.75
+    # Class i receives n_max + n_min - n_i generated images, capped at this (0 = no cap;
+    # the reference caps large sets, not CIFAR).
+    _C.LT.CAM_BS.MAX_PER_CLASS = 0
+    # Images processed per batch when generating.
+    _C.LT.CAM_BS.BATCH_SIZE = 64
+    # Where the images and their index are cached ("" = OUTPUT_DIR/cam_bs).
+    _C.LT.CAM_BS.CACHE_DIR = ""
+
+    # Knowledge distillation (Hinton et al., 2015), loss (1 - w) CE + w T^2 KL(p_t^T || p_s^T).
+    _C.LT.DISTILL = CN()
+    # Teacher config file ("" disables distillation) and its weights.
+    _C.LT.DISTILL.TEACHER_CONFIG = ""
+    _C.LT.DISTILL.TEACHER_WEIGHTS = ""
+    # Temperature T.
+    _C.LT.DISTILL.TEMPERATURE = 1.0
+    # Weight w of the distillation term.
+    _C.LT.DISTILL.WEIGHT = 0.5
+
+    # Label smoothing ("LabelSmoothingCE" in LOSS_REGISTRY, He et al., CVPR 2019).
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING = CN()
+    # epsilon: probability mass taken from the true class.
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON = 0.1
+    # "all": q = (1 - eps) onehot + eps / K (the seed's code, GluonCV, torch); "others":
+    # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
+
+    # Training refinements of He et al. (CVPR 2019), lt_det/solver/ and lt_det/tricks/.
+    _C.LT.SOLVER = CN()
+    # Linear scaling: lr = SOLVER.BASE_LR * SOLVER.IMS_PER_BATCH / REFERENCE_BATCH_SIZE.
+    _C.LT.SOLVER.LINEAR_SCALING = False
+    # The batch size at which SOLVER.BASE_LR is given (256 in Goyal et al. / He et al.).
+    _C.LT.SOLVER.REFERENCE_BATCH_SIZE = 256
+    # No weight decay on biases and on normalisation layers' gamma and beta.
+    _C.LT.SOLVER.NO_BIAS_DECAY = False
+    # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
+    _C.LT.SOLVER.ZERO_GAMMA = False
+    # ---- END issue 7 --------------------------------------------------------------------
     return cfg
 
 

@@ -11,6 +11,7 @@ from .federated import Federated
 from .focal import Focal
 from .ldam import LDAM
 from .logit_adjusted import BalancedSoftmaxCE, LogitAdjustedCE
+from .label_smoothing_ce import LabelSmoothingCE
 from .seesaw import Seesaw
 from .sigmoid_base import SigmoidClassificationLoss
 from .sigmoid_bce import SigmoidBCE
@@ -30,6 +31,7 @@ __all__ = [
     "LDAM",
     "BalancedSoftmaxCE",
     "LogitAdjustedCE",
+    "LabelSmoothingCE",
     "Seesaw",
     "SigmoidClassificationLoss",
     "SigmoidBCE",

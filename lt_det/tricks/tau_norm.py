@@ -1,0 +1,27 @@
+"""tau-normalised classifier (Kang et al., "Decoupling Representation and Classifier for
+Long-Tailed Recognition", ICLR 2020): post hoc, ``w~_j = w_j / ||w_j||^tau``.
+
+tau = 1 gives unit-norm class weights (the paper's default when not tuned), tau = 0 leaves
+the classifier unchanged. Biases are dropped (the paper's classifier has none).
+"""
+import torch
+from torch import nn
+
+
+def tau_normalize(weight: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """Rows ``w_j`` of a ``[C, D]`` weight divided by ``||w_j||_2 ** tau`` (zero rows stay 0)."""
+    if weight.dim() != 2:
+        raise ValueError(f"tau-normalisation needs a [C, D] weight, got shape {tuple(weight.shape)}")
+    norms = weight.norm(p=2, dim=1, keepdim=True)
+    scale = torch.where(norms > 0, norms.clamp(min=1e-12).pow(tau), torch.ones_like(norms))
+    return weight / scale
+
+
+@torch.no_grad()
+def apply_tau_norm(linear: nn.Linear, tau: float = 1.0) -> nn.Linear:
+    """Replace a linear classifier's weight by its tau-normalised version, in place; the
+    bias is set to zero. Returns the layer."""
+    linear.weight.copy_(tau_normalize(linear.weight, tau))
+    if linear.bias is not None:
+        linear.bias.zero_()
+    return linear

@@ -1,0 +1,135 @@
+"""``LTTricksClassifier``: ``LTClassifier`` with the bag of tricks' training-time switches.
+
+Adds to the plain classifier (docs/classification.md), each driven by config keys and
+switchable per stage (``LT.STAGES``):
+
+* mixup (``LT.MIXUP.*``): input mixup, manifold mixup, Remix replace the training forward;
+* knowledge distillation (``LT.DISTILL.*``) from a frozen teacher;
+* LWS scales (``LT.CRT.LWS``) around the head;
+* NCM at evaluation (``LT.CRT.NCM``): class means of normalised features, accumulated over
+  the training batches while NCM is on (freeze the backbone in that stage for exact means);
+* zero-gamma initialisation (``LT.SOLVER.ZERO_GAMMA``).
+"""
+from typing import Optional
+
+import torch
+from detectron2.config import configurable
+from detectron2.modeling import META_ARCH_REGISTRY
+from torch.nn import functional as F
+
+from ..modeling.meta_arch.classifier import LTClassifier
+from .distillation import Teacher, build_teacher
+from .lws import LWSHead
+from .mixup import build_mixup
+from .zero_gamma import zero_gamma_init
+
+NCM_METRICS = ("none", "cosine", "euclidean")
+
+
+def _stages_set(cfg, key: str, value) -> bool:
+    for stage in cfg.LT.STAGES:
+        ov = list(stage.get("OVERRIDES", []))
+        for k, v in zip(ov[0::2], ov[1::2]):
+            if k == key and str(v) == str(value):
+                return True
+    return False
+
+
+@META_ARCH_REGISTRY.register()
+class LTTricksClassifier(LTClassifier):
+    """``LTClassifier`` + mixup / distillation / LWS / NCM / zero-gamma (module docstring).
+
+    Args (besides ``LTClassifier``'s):
+        mixup: a strategy from ``MIXUP_REGISTRY`` or None.
+        teacher: a ``Teacher`` for distillation or None.
+        lws: wrap the head in ``LWSHead`` (scales inactive until ``LT.CRT.LWS`` is on).
+        ncm_metric: "none", "cosine" or "euclidean".
+        zero_gamma: zero the gamma of each residual block's last norm.
+    """
+
+    @configurable
+    def __init__(self, *, mixup=None, teacher: Optional[Teacher] = None, lws: bool = False,
+                 ncm_metric: str = "none", zero_gamma: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.mixup = mixup
+        self.teacher = teacher
+        if lws:
+            self.head = LWSHead(self.head, self.head.num_logits)
+        dim = self.head.in_features
+        self.register_buffer("ncm_sum", torch.zeros(self.num_classes, dim))
+        self.register_buffer("ncm_count", torch.zeros(self.num_classes))
+        self._ncm_metric = "none"
+        self.ncm_metric = ncm_metric
+        if zero_gamma:
+            zero_gamma_init(self.backbone)
+
+    @classmethod
+    def from_config(cls, cfg, class_stats=None):
+        ret = LTClassifier.from_config(cfg, class_stats)
+        mixup = build_mixup(cfg)
+        teacher = build_teacher(cfg, cfg.MODEL.DEVICE)
+        if teacher is not None and (mixup is not None or any(
+            "LT.MIXUP.NAME" in list(s.get("OVERRIDES", []))[0::2] for s in cfg.LT.STAGES
+        )):
+            raise ValueError("LT.DISTILL with LT.MIXUP is not supported: use one of them")
+        ret.update(
+            mixup=mixup,
+            teacher=teacher,
+            lws=bool(cfg.LT.CRT.LWS) or _stages_set(cfg, "LT.CRT.LWS", True),
+            ncm_metric=cfg.LT.CRT.NCM,
+            zero_gamma=cfg.LT.SOLVER.ZERO_GAMMA,
+        )
+        return ret
+
+    @property
+    def ncm_metric(self) -> str:
+        return self._ncm_metric
+
+    @ncm_metric.setter
+    def ncm_metric(self, metric: str) -> None:
+        """Turning NCM on (or changing it) restarts the accumulation of class means."""
+        if metric not in NCM_METRICS:
+            raise ValueError(f"LT.CRT.NCM must be one of {NCM_METRICS}, got {metric!r}")
+        if metric != self._ncm_metric:
+            self.ncm_sum.zero_()
+            self.ncm_count.zero_()
+        self._ncm_metric = metric
+
+    def ncm_means(self) -> torch.Tensor:
+        """``[C, D]`` normalised class means of the accumulated normalised features."""
+        return F.normalize(self.ncm_sum / self.ncm_count.clamp(min=1).unsqueeze(1), dim=1)
+
+    def ncm_scores(self, features: torch.Tensor) -> torch.Tensor:
+        f = F.normalize(features, dim=1)
+        means = self.ncm_means()
+        if self.ncm_metric == "cosine":
+            return f @ means.t()
+        return -torch.cdist(f, means)
+
+    def forward(self, batched_inputs):
+        if len(batched_inputs) == 0:
+            if self.training:
+                raise ValueError("LTTricksClassifier got an empty training batch")
+            return []
+        images = self.preprocess_image(batched_inputs)
+        if not self.training:
+            features = self.extract_features(images)
+            if self.ncm_metric != "none":
+                if self.ncm_count.sum() == 0:
+                    raise ValueError("NCM is on but no training features were accumulated yet")
+                # Probabilities only order the classes; softmax of the similarities keeps it.
+                return [{"scores": p} for p in torch.softmax(self.ncm_scores(features) / 0.1, dim=1)]
+            return self.inference(self.classify(features))
+        labels = self.labels(batched_inputs)
+        if self.mixup is not None:
+            return self.mixup(self, images, labels)
+        features = self.extract_features(images)
+        if self.ncm_metric != "none":
+            with torch.no_grad():
+                self.ncm_sum.index_add_(0, labels, F.normalize(features.detach(), dim=1))
+                self.ncm_count += torch.bincount(labels, minlength=self.num_classes).to(self.ncm_count.dtype)
+        logits = self.classify(features)
+        losses = self.losses(logits, labels)
+        if self.teacher is not None:
+            losses["loss_cls"] = self.teacher.loss(losses["loss_cls"], logits, images)
+        return losses
