@@ -1,5 +1,8 @@
 from .build import EVALUATOR_REGISTRY, build_evaluator
 from .classification_evaluator import LTClassificationEvaluator, classification_metrics, shot_group
+from .lvis_eval import LVISEval, LVISEvalResult, evaluate_lvis
+from .lvis_evaluator import LTLVISEvaluator
+from .per_class_report import write_per_class_report
 
 __all__ = [
     "EVALUATOR_REGISTRY",
@@ -7,4 +10,9 @@ __all__ = [
     "LTClassificationEvaluator",
     "classification_metrics",
     "shot_group",
+    "LVISEval",
+    "LVISEvalResult",
+    "evaluate_lvis",
+    "LTLVISEvaluator",
+    "write_per_class_report",
 ]
