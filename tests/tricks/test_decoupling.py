@@ -1,0 +1,105 @@
+"""tau-normalisation, LWS, NCM and the cRT freezing / re-initialising moves."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lt_det.tricks.crt import freeze_modules, reinit_modules
+from lt_det.tricks.lws import LWSHead
+from lt_det.tricks.ncm import NCMHead, class_means
+from lt_det.tricks.tau_norm import apply_tau_norm, tau_normalize
+
+
+def test_tau_norm_by_hand():
+    w = torch.tensor([[3.0, 4.0], [0.0, 2.0], [0.0, 0.0]])  # norms 5, 2, 0
+    # tau = 1: unit rows; tau = 0.5: divide by sqrt(norm); tau = 0: unchanged; zero row stays 0.
+    assert torch.allclose(tau_normalize(w, 1.0), torch.tensor([[0.6, 0.8], [0.0, 1.0], [0.0, 0.0]]))
+    assert torch.allclose(
+        tau_normalize(w, 0.5), torch.tensor([[3 / math.sqrt(5), 4 / math.sqrt(5)], [0.0, 2 / math.sqrt(2)], [0, 0]])
+    )
+    assert torch.allclose(tau_normalize(w, 0.0), w)
+    lin = nn.Linear(2, 3)
+    with torch.no_grad():
+        lin.weight.copy_(w)
+    apply_tau_norm(lin, 1.0)
+    assert torch.allclose(lin.weight.norm(dim=1), torch.tensor([1.0, 1.0, 0.0]))
+    assert torch.all(lin.bias == 0)
+    with pytest.raises(ValueError, match=r"\[C, D\]"):
+        tau_normalize(torch.zeros(3))
+
+
+def test_lws_scales_logits_and_freezes_base():
+    base = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        base.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    head = LWSHead(base, 2)
+    x = torch.tensor([[2.0, 3.0]])
+    assert torch.allclose(head(x), torch.tensor([[2.0, 3.0]]))  # inactive: base logits
+    head.set_active(True)
+    with torch.no_grad():
+        head.scales.copy_(torch.tensor([0.5, 2.0]))
+    # f_j * (w_j . x): [0.5 * 2, 2 * 3].
+    out = head(x)
+    assert torch.allclose(out, torch.tensor([[1.0, 6.0]]))
+    assert not base.weight.requires_grad and head.scales.requires_grad
+    out.sum().backward()
+    # d/d f_j of sum_j f_j (w_j . x) = w_j . x = [2, 3].
+    assert torch.allclose(head.scales.grad, torch.tensor([2.0, 3.0]))
+    head.set_active(False)
+    assert base.weight.requires_grad and not head.scales.requires_grad
+
+
+def test_ncm_by_hand():
+    # Class 0: features (2, 0) and (0, 3) -> normalised (1, 0), (0, 1) -> mean (.5, .5) ->
+    # normalised (1/sqrt2, 1/sqrt2). Class 1: (0, -1) -> (0, -1). Class 2: no sample -> 0.
+    f = torch.tensor([[2.0, 0.0], [0.0, 3.0], [0.0, -1.0]])
+    y = torch.tensor([0, 0, 1])
+    means = class_means(f, y, 3)
+    r = 1 / math.sqrt(2)
+    assert torch.allclose(means, torch.tensor([[r, r], [0.0, -1.0], [0.0, 0.0]]))
+    head = NCMHead(means, "cosine")
+    q = torch.tensor([[5.0, 5.0], [1.0, -3.0]])
+    scores = head(q)
+    assert torch.allclose(scores[0], torch.tensor([1.0, -r, 0.0]), atol=1e-6)
+    assert scores.argmax(1).tolist() == [0, 1]
+    # Euclidean on unit vectors: ||x - mu||^2 = 2 - 2 cos -> the same ranking.
+    e = NCMHead(means, "euclidean")(q)
+    assert abs(e[0, 0].item()) < 1e-3 and e.argmax(1).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="LT.CRT.NCM"):
+        NCMHead(means, "manhattan")
+
+
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2))
+        self.head = nn.Linear(2, 3)
+
+
+def test_crt_freezes_exactly_the_backbone_and_reinits_the_head():
+    torch.manual_seed(0)
+    net = _Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net.head.weight.grad = torch.ones_like(net.head.weight)
+    opt.step()
+    assert net.head.weight in opt.state
+    frozen = freeze_modules(net, ["backbone"])
+    assert sorted(frozen) == ["backbone.0.bias", "backbone.0.weight"]  # BN became buffers
+    assert all(not p.requires_grad for p in net.backbone.parameters())
+    assert all(p.requires_grad for p in net.head.parameters())
+    from detectron2.layers import FrozenBatchNorm2d
+
+    assert isinstance(net.backbone[1], FrozenBatchNorm2d)
+    net.train()
+    x = torch.randn(4, 1, 3, 3)
+    assert torch.allclose(net.backbone(x), net.eval().backbone(x))  # fixed statistics in train mode
+    old = net.head.weight.detach().clone()
+    weight_obj = net.head.weight
+    reinit_modules(net, ["head"], opt)
+    assert net.head.weight is weight_obj and not torch.allclose(net.head.weight, old)
+    assert weight_obj not in opt.state  # momentum dropped
+    with pytest.raises(KeyError, match="top-level modules are: backbone, head"):
+        freeze_modules(net, ["neck"])
+    with pytest.raises(ValueError, match="reset_parameters"):
+        reinit_modules(nn.Sequential(nn.ReLU()), [""])
