@@ -6,6 +6,8 @@ from detectron2.engine import DefaultTrainer
 
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
+from ..solver import build_lt_optimizer
+from ..tricks.stage_schedule import build_stage_schedule_hook
 
 
 class LTTrainer(DefaultTrainer):
@@ -34,3 +36,16 @@ class LTTrainer(DefaultTrainer):
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
         DatasetCatalog.get(dataset_name)  # generated data sets exist before evaluators read them
         return build_evaluator(cfg, dataset_name, output_folder)
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        # detectron2's SGD plus LT.SOLVER.* (linear LR scaling, no bias decay, AMP check).
+        return build_lt_optimizer(cfg, model)
+
+    def build_hooks(self):
+        ret = super().build_hooks()
+        stage_hook = build_stage_schedule_hook(self.cfg)  # LT.STAGES / LT.FREEZE (bag of tricks)
+        if stage_hook is not None:
+            # Right after the LR scheduler, before checkpointing and evaluation hooks.
+            ret.insert(2, stage_hook)
+        return ret

@@ -1,0 +1,196 @@
+"""Ablation studies: run a base config under several trick combinations and tabulate them.
+
+An ablation file is YAML::
+
+    base: configs/...yaml            # optional; tools/run_ablation.py --config-file wins
+    output_dir: output/ablation      # optional; one sub-directory per combination
+    opts: [SOLVER.MAX_ITER, 100]     # optional; applied to every combination
+    combinations:
+      - name: CE
+        opts: []
+      - name: DRW
+        opts: [LT.STAGES, "[{'START_EPOCH': 160, 'OVERRIDES': ['MODEL.LT.LOSS.NAME', 'CSCE']}]"]
+      - name: mixup
+        config: projects/BagOfTricksLT/configs/mixup_delta.yaml   # merged after the base
+
+Each run writes ``<output_dir>/<name>/metrics_final.json`` (tools/train_net.py); a run whose
+file exists is skipped, so an interrupted ablation resumes. The results table follows the
+papers' layout: top-1 error and many / medium / few accuracy for classification,
+AP / APr / APc / APf for detection.
+"""
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import yaml
+
+from .report import flatten_results
+
+CLASSIFICATION_COLUMNS = (("top1_error", "Top-1 err."), ("many", "Many"), ("medium", "Medium"), ("few", "Few"))
+DETECTION_COLUMNS = (("AP", "AP"), ("APr", "APr"), ("APc", "APc"), ("APf", "APf"))
+METRICS_FILE = "metrics_final.json"
+
+
+@dataclass
+class Combination:
+    """One row of the ablation: a name, KEY VALUE overrides and/or an extra config file."""
+
+    name: str
+    opts: List = field(default_factory=list)
+    config: Optional[str] = None
+
+
+@dataclass
+class Ablation:
+    base: Optional[str]
+    output_dir: str
+    opts: List
+    combinations: List[Combination]
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_")
+    if not slug:
+        raise ValueError(f"Combination name {name!r} has no usable characters")
+    return slug
+
+
+def load_ablation(path: str) -> Ablation:
+    """Parse and validate an ablation YAML file (errors name the bad entry)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Ablation file {path} does not exist")
+    with open(path) as f:
+        raw = yaml.safe_load(f) or {}
+    if isinstance(raw, list):
+        raw = {"combinations": raw}
+    combos = raw.get("combinations")
+    if not combos:
+        raise ValueError(f"{path}: no 'combinations' list")
+    out, seen = [], set()
+    for i, c in enumerate(combos):
+        if not isinstance(c, Mapping) or "name" not in c:
+            raise ValueError(f"{path}: combination #{i} needs a 'name'")
+        unknown = set(c) - {"name", "opts", "config"}
+        if unknown:
+            raise ValueError(f"{path}: combination {c['name']!r} has unknown fields {sorted(unknown)}")
+        opts = list(c.get("opts") or [])
+        if len(opts) % 2:
+            raise ValueError(f"{path}: combination {c['name']!r} opts must be KEY VALUE pairs")
+        slug = _slug(str(c["name"]))
+        if slug in seen:
+            raise ValueError(f"{path}: two combinations are named {c['name']!r}")
+        seen.add(slug)
+        config = c.get("config")
+        if config is not None and not os.path.isabs(config) and not os.path.isfile(config):
+            config = os.path.join(os.path.dirname(path), config)
+        out.append(Combination(name=str(c["name"]), opts=opts, config=config))
+    base_opts = list(raw.get("opts") or [])
+    if len(base_opts) % 2:
+        raise ValueError(f"{path}: top-level opts must be KEY VALUE pairs")
+    return Ablation(base=raw.get("base"), output_dir=raw.get("output_dir", "output/ablation"),
+                    opts=base_opts, combinations=out)
+
+
+def run_dir(output_dir: str, combo: Combination) -> str:
+    return os.path.join(output_dir, _slug(combo.name))
+
+
+def read_metrics(run_output_dir: str) -> Optional[Dict[str, float]]:
+    """The headline metrics of a finished run (None when its metrics file is absent).
+
+    Classification results gain ``top1_error = 100 - top1``. With several test sets the
+    first one is used.
+    """
+    path = os.path.join(run_output_dir, METRICS_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        results = json.load(f)
+    flat = flatten_results(results)
+    if not flat:
+        return {}
+    metrics = dict(next(iter(flat.values())))
+    if "top1" in metrics:
+        metrics["top1_error"] = 100.0 - metrics["top1"]
+    return metrics
+
+
+def columns_for(rows: Mapping[str, Optional[Mapping[str, float]]]):
+    """Classification columns if any run reports top-1, else detection columns."""
+    if any(m and "top1" in m for m in rows.values()):
+        return CLASSIFICATION_COLUMNS
+    return DETECTION_COLUMNS
+
+
+def markdown_table(rows: Mapping[str, Optional[Mapping[str, float]]], reference: Optional[Mapping[str, Mapping[str, float]]] = None) -> str:
+    """A markdown table, one row per combination (``-`` where a run has no result); with
+    ``reference`` ({name: {column: value}}) a paper column is added per metric it has."""
+    cols = columns_for(rows)
+    ref_cols = [(k, t) for k, t in cols if reference and any(k in r for r in reference.values())]
+    header = ["Combination"] + [t for _, t in cols] + [f"{t} (paper)" for _, t in ref_cols]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for name, m in rows.items():
+        cells = [name]
+        for key, _ in cols:
+            cells.append(f"{m[key]:.2f}" if m and key in m else "-")
+        for key, _ in ref_cols:
+            r = (reference or {}).get(name, {})
+            cells.append(f"{r[key]:.2f}" if key in r else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_table(rows: Mapping[str, Optional[Mapping[str, float]]], path: str) -> None:
+    """Grouped bars: one group per metric column, one bar per combination."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = columns_for(rows)
+    names = [n for n, m in rows.items() if m]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(cols) * max(len(names), 1) / 3), 4))
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        vals = [rows[name].get(k, float("nan")) for k, _ in cols]
+        bars = ax.bar([j + i * width for j in range(len(cols))], vals, width=width, label=name)
+        ax.bar_label(bars, fmt="%.1f", fontsize=6)
+    ax.set_xticks([j + (len(names) - 1) * width / 2 for j in range(len(cols))], [t for _, t in cols])
+    ax.set_ylabel("%")
+    ax.set_title("ablation")
+    if names:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def collect(ablation: Ablation, output_dir: Optional[str] = None) -> Dict[str, Optional[Dict[str, float]]]:
+    """{combination name: metrics or None} in the ablation's order."""
+    out = output_dir or ablation.output_dir
+    return {c.name: read_metrics(run_dir(out, c)) for c in ablation.combinations}
+
+
+def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> str:
+    """Write ``results.md`` (and ``results.png``) under ``output_dir``; returns the table."""
+    os.makedirs(output_dir, exist_ok=True)
+    table = markdown_table(rows, reference)
+    with open(os.path.join(output_dir, "results.md"), "w") as f:
+        f.write(table)
+    with open(os.path.join(output_dir, "results.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    if plot:
+        plot_table(rows, os.path.join(output_dir, "results.png"))
+    return table
+
+
+def train_command(python: str, train_net: str, base_config: str, combo: Combination, output_dir: str,
+                  common_opts: Sequence = (), extra_args: Sequence[str] = ()) -> List[str]:
+    """The ``tools/train_net.py`` command line of one combination. A combination's
+    ``config`` is used as ``--config-file`` instead of the base (write it as a ``_BASE_``
+    delta of the base config); the common opts come before the combination's."""
+    config = combo.config or base_config
+    opts = [str(x) for x in list(common_opts) + list(combo.opts)]
+    return [python, train_net, "--config-file", config, *extra_args, *opts, "OUTPUT_DIR", run_dir(output_dir, combo)]

@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Run an ablation: one training per trick combination, then a table in the papers' layout.
+
+    tools/run_ablation.py --config-file BASE.yaml --ablation ABLATION.yaml [--output-dir D]
+        [--num-gpus N] [--dry-run] [--table-only] [KEY VALUE ...]
+
+ABLATION.yaml lists the combinations (name + KEY VALUE ``opts`` and/or a ``config`` that is
+a ``_BASE_`` delta); see lt_det/utils/ablation.py. Each combination runs tools/train_net.py
+in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
+``OUTPUT_DIR=<output-dir>/<name>``; combinations whose ``metrics_final.json`` exists are
+skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
+Writes ``<output-dir>/results.md`` (top-1 error, many/medium/few accuracy; or AP, APr, APc,
+APf), ``results.json`` and ``results.png``.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+from lt_det.utils.ablation import collect, load_ablation, read_metrics, run_dir, train_command, write_report
+
+TRAIN_NET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_net.py")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config-file", default="", help="base config (else the ablation file's 'base')")
+    p.add_argument("--ablation", required=True, help="YAML list of trick combinations")
+    p.add_argument("--output-dir", default="", help="default: the ablation file's output_dir")
+    p.add_argument("--num-gpus", type=int, default=1)
+    p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    p.add_argument("--table-only", action="store_true", help="only collect existing results")
+    p.add_argument("--keep-going", action="store_true", help="continue after a failed run")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE pairs for every run")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        ablation = load_ablation(args.ablation)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"run_ablation.py: error: {e}", file=sys.stderr)
+        return 2
+    base = args.config_file or ablation.base
+    if not base or not os.path.isfile(base):
+        print(f"run_ablation.py: error: base config {base!r} does not exist (--config-file)", file=sys.stderr)
+        return 2
+    if len(args.opts) % 2:
+        print("run_ablation.py: error: trailing opts must be KEY VALUE pairs", file=sys.stderr)
+        return 2
+    out = args.output_dir or ablation.output_dir
+    failed = []
+    if not args.table_only:
+        for combo in ablation.combinations:
+            if read_metrics(run_dir(out, combo)) is not None:
+                print(f"[run_ablation] {combo.name}: results exist, skipped", flush=True)
+                continue
+            cmd = train_command(sys.executable, TRAIN_NET, base, combo, out,
+                                list(ablation.opts) + list(args.opts),
+                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [])
+            print("[run_ablation] " + " ".join(cmd), flush=True)
+            if args.dry_run:
+                continue
+            rc = subprocess.call(cmd)
+            if rc != 0:
+                failed.append(combo.name)
+                print(f"[run_ablation] {combo.name}: train_net.py exited with {rc}", file=sys.stderr, flush=True)
+                if not args.keep_going:
+                    break
+    rows = collect(ablation, out)
+    if not args.dry_run:
+        print(write_report(rows, out), flush=True)
+        print(f"[run_ablation] table: {os.path.join(out, 'results.md')}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
