@@ -29,6 +29,7 @@ from detectron2.utils import comm
 import lt_det  # noqa: F401  (registers lt_det's components)
 from lt_det.config import add_lt_config
 from lt_det.engine import LTTrainer
+from lt_det.losses import LOSS_REGISTRY
 from lt_det.utils.report import write_final_report
 
 logger = logging.getLogger("lt_det")
@@ -56,6 +57,11 @@ def load_config(args):
         ) from None
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         cfg.MODEL.DEVICE = "cpu"  # the same config runs on a CPU-only machine
+    if cfg.MODEL.LT.LOSS.NAME not in LOSS_REGISTRY:
+        raise UserInputError(
+            f"MODEL.LT.LOSS.NAME {cfg.MODEL.LT.LOSS.NAME!r} is not a registered loss; choose one of "
+            + ", ".join(sorted(name for name, _ in LOSS_REGISTRY))
+        )
     registered = set(DatasetCatalog.list())
     for key, names in (("DATASETS.TRAIN", cfg.DATASETS.TRAIN), ("DATASETS.TEST", cfg.DATASETS.TEST)):
         for name in names:
