@@ -28,8 +28,10 @@ NaN scores or boxes, annotation id 0, an empty results list), this module raises
 """
 import itertools
 import json
+import operator
 import os
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
@@ -62,7 +64,7 @@ def _load_json(obj, what: str):
 def _column(records: Sequence[dict], key: str, dtype, what: str) -> np.ndarray:
     """``records[i][key]`` for all i as an array; a missing or non-numeric value is a ValueError."""
     try:
-        return np.fromiter((r[key] for r in records), dtype=dtype, count=len(records))
+        return np.fromiter(map(itemgetter(key), records), dtype=dtype, count=len(records))
     except (KeyError, TypeError, ValueError):
         for i, r in enumerate(records):
             if not isinstance(r, dict) or key not in r:
@@ -77,7 +79,7 @@ def _column(records: Sequence[dict], key: str, dtype, what: str) -> np.ndarray:
 def _boxes(records: Sequence[dict], what: str) -> np.ndarray:
     """The [x, y, w, h] boxes of ``records`` as an (n, 4) float64 array."""
     try:
-        boxes = np.array([r["bbox"] for r in records], dtype=np.float64)
+        boxes = np.array(list(map(itemgetter("bbox"), records)), dtype=np.float64)
     except (KeyError, TypeError, ValueError):
         boxes = None
     if boxes is None or boxes.shape != (len(records), 4):
@@ -278,7 +280,7 @@ class _Detections:
             i = int(np.argmax(np.isnan(scores)))
             raise ValueError(f"Result {i} (image_id {img_ids[i]}, category_id {cat_ids[i]}) has score NaN")
 
-        has_box = np.fromiter(("bbox" in r for r in results), dtype=bool, count=n)
+        has_box = np.fromiter(map(operator.contains, results, itertools.repeat("bbox")), dtype=bool, count=n)
         if has_box.all():
             boxes = _boxes(results, "result")
             if not np.isfinite(boxes).all():
@@ -429,11 +431,14 @@ def greedy_match(
     return matched, matched_ignored
 
 
-def _segment_cumsum(x: np.ndarray, seg_start: np.ndarray) -> np.ndarray:
-    """Cumulative sum along the last axis restarting at each segment (seg_start per position)."""
-    cs = np.cumsum(x, axis=-1, dtype=np.int64)
-    before = np.concatenate([np.zeros(cs.shape[:-1] + (1,), dtype=np.int64), cs], axis=-1)
-    return cs - before[..., seg_start]
+def _segment_cumsum(x: np.ndarray, seg_length: np.ndarray) -> np.ndarray:
+    """Cumulative sum along the last axis, restarting at each of the consecutive segments."""
+    cs = np.cumsum(x, axis=-1, dtype=np.int32)
+    ends = np.cumsum(seg_length)
+    before = np.zeros(cs.shape[:-1] + (len(seg_length),), dtype=np.int32)
+    nonempty_after_first = (ends - seg_length) > 0
+    before[..., nonempty_after_first] = cs[..., (ends - seg_length)[nonempty_after_first] - 1]
+    return cs - np.repeat(before, seg_length, axis=-1)
 
 
 def _min_count_for_recall(num_gt: np.ndarray, recall: np.ndarray) -> np.ndarray:
@@ -475,8 +480,8 @@ def accumulate(
     starts = np.searchsorted(cat, np.arange(num_cats), side="left")
     ends = np.searchsorted(cat, np.arange(num_cats), side="right")
     n = len(cat)
-    tp_cum = _segment_cumsum(tp, starts[cat])
-    fp_cum = _segment_cumsum(fp, starts[cat])
+    tp_cum = _segment_cumsum(tp, ends - starts)
+    fp_cum = _segment_cumsum(fp, ends - starts)
     target = _min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS)  # (S, R)
     big = np.int64(n + 2)
     queries = cats[:, None] * big + target

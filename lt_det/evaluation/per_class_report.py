@@ -50,10 +50,12 @@ def per_class_rows(result: LVISEvalResult, image_count: Optional[Sequence[float]
 
 def write_per_class_csv(rows: List[dict], path: str) -> None:
     """Write ``per_class_rows`` as CSV; unknown counts and undefined AP are empty cells."""
-    def cell(v):
+    def cell(key, v):
         if isinstance(v, float):
             if math.isnan(v):
                 return ""
+            if key == "AP":
+                return f"{v:.4f}"
             return str(int(v)) if v.is_integer() else f"{v:.4f}"
         return v
 
@@ -62,7 +64,7 @@ def write_per_class_csv(rows: List[dict], path: str) -> None:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: cell(row[k]) for k in CSV_FIELDS})
+            writer.writerow({k: cell(k, row[k]) for k in CSV_FIELDS})
 
 
 def plot_per_class_ap(rows: List[dict], path: str, title: str = "") -> bool:
