@@ -98,6 +98,52 @@ def add_lt_config(cfg: CN) -> CN:
     # ------------------------------------------------------------------------------------
     _C.DATALOADER.LT = CN()
 
+    # ---- BEGIN issue 5: long-tailed samplers (lt_det/data/samplers/, docs/samplers.md) ----
+    # Repeat-factor sampling ("RepeatFactorSampler") reads detectron2's own keys
+    # DATALOADER.REPEAT_THRESHOLD (t; LVIS uses 0.001) and DATALOADER.REPEAT_SQRT.
+    # Seed of every lt_det sampler's stream; -1: SEED if >= 0, else detectron2's shared
+    # random seed (then a resumed run draws a new stream).
+    _C.DATALOADER.LT.SEED = -1
+    # Images without annotations (when DATALOADER.FILTER_EMPTY_ANNOTATIONS keeps them):
+    # "keep" (repeat factor 1; class-level samplers treat them as one extra class) or "drop"
+    # (never drawn).
+    _C.DATALOADER.LT.EMPTY_IMAGES = "keep"
+    # RepeatFactorSampler: rounding of the fractional repeat factor r(I) per epoch:
+    # "stochastic" (floor(r) + Bernoulli(r - floor(r)), detectron2) or "ceil" (mmdetection's
+    # ClassBalancedDataset, EQLv2).
+    _C.DATALOADER.LT.REPEAT_ROUNDING = "stochastic"
+    # ClassAwareSampler: consecutive samples drawn per class visit (Kang et al.'s code uses 4 on
+    # ImageNet-LT); classes are visited in a new random order each round.
+    _C.DATALOADER.LT.CLASS_AWARE_SAMPLES_PER_CLASS = 1
+    # QPowerSampler: q of p_j ∝ n_j^q (1: instance-balanced, 0.5: square-root, 0: class-balanced).
+    _C.DATALOADER.LT.Q = 0.5
+    # ProgressiveSampler: p_j(t) = (1 - t/T) p_j^IB + (t/T) p_j^CB.
+    _C.DATALOADER.LT.PROGRESSIVE = CN()
+    # Unit of t and T: "iter" (t = iteration) or "epoch" (t = iteration // epoch length,
+    # epoch = ceil(num_train_images / SOLVER.IMS_PER_BATCH) iterations, as in LT.STAGES).
+    _C.DATALOADER.LT.PROGRESSIVE.UNIT = "epoch"
+    # T in UNIT; 0: the whole run (SOLVER.MAX_ITER, or its number of epochs, rounded up).
+    _C.DATALOADER.LT.PROGRESSIVE.TOTAL = 0
+    # t at which the schedule starts (p = p^IB before), in UNIT; t/T reads (t - START)/(T - START).
+    _C.DATALOADER.LT.PROGRESSIVE.START = 0
+    # GroupPreferredSampler (Decoupled Optimisation): the group gets total probability RHO.
+    _C.DATALOADER.LT.GROUP_PREFERRED = CN()
+    # rho: total probability of the preferred group (the paper: 0.8, 0.7 on CIFAR-100-LT).
+    _C.DATALOADER.LT.GROUP_PREFERRED.RHO = 0.8
+    # The group: these contiguous class ids if non-empty, else the classes whose number of
+    # training samples (images) n_j lies in [MIN_COUNT, MAX_COUNT] (default: the medium-shot
+    # classes of Liu et al., 20-100).
+    _C.DATALOADER.LT.GROUP_PREFERRED.CLASSES = []
+    _C.DATALOADER.LT.GROUP_PREFERRED.MIN_COUNT = 20
+    _C.DATALOADER.LT.GROUP_PREFERRED.MAX_COUNT = 100
+    # q inside each part: p_j ∝ n_j^q within the group and within the rest (1: uniform over
+    # samples, the paper's choice).
+    _C.DATALOADER.LT.GROUP_PREFERRED.WITHIN_Q = 1.0
+    # RandomUnderSampler: True keeps one random subset of n_min samples per class for the whole
+    # run (a balanced data set built once); False draws a new subset every epoch.
+    _C.DATALOADER.LT.UNDER_SAMPLING_FIXED_SUBSET = True
+    # ---- END issue 5 --------------------------------------------------------------------
+
     # ------------------------------------------------------------------------------------
     # Everything else.
     # ------------------------------------------------------------------------------------

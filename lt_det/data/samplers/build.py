@@ -19,6 +19,12 @@ lt_det, every other name is left to detectron2.
 def build_lt_sampler(cfg, dataset_dicts: List[dict]):
     """Build the sampler named by ``cfg.DATALOADER.SAMPLER_TRAIN`` from lt_det's registry."""
     name = cfg.DATALOADER.SAMPLER_TRAIN
+    if name not in SAMPLER_REGISTRY:
+        raise KeyError(
+            f"DATALOADER.SAMPLER_TRAIN {name!r} is not one of lt_det's samplers "
+            f"{sorted(k for k, _ in SAMPLER_REGISTRY)}; detectron2's own samplers "
+            "(TrainingSampler, RepeatFactorTrainingSampler, ...) are built by detectron2"
+        )
     return SAMPLER_REGISTRY.get(name)(cfg, dataset_dicts)
 
 

@@ -1,0 +1,151 @@
+"""Repeat-factor sampling (Gupta et al., "LVIS: A Dataset for Large Vocabulary Instance
+Segmentation", CVPR 2019, appendix B.2)."""
+import logging
+from typing import Optional, Sequence
+
+import numpy as np
+from detectron2.config import configurable
+
+from .build import SAMPLER_REGISTRY
+from .common import (
+    EMPTY_IMAGE_POLICIES,
+    ClassIndex,
+    LTSampler,
+    block_rng,
+    build_class_index,
+    dataset_args_from_config,
+    epoch_stream,
+)
+
+logger = logging.getLogger(__name__)
+
+ROUNDINGS = ("stochastic", "ceil")
+
+# Sub-streams of an epoch's random numbers (block_rng(seed, epoch, tag)).
+_TAG_ROUND, _TAG_SHUFFLE = 0, 1
+
+
+def repeat_factors(index: ClassIndex, repeat_thresh: float, sqrt: bool = True, drop_empty: bool = False) -> np.ndarray:
+    """Per-image repeat factors r(I) = max_{c in I} max(1, sqrt(t / f(c))) in float64.
+
+    f(c) is the fraction of the (kept) images that contain c; ``sqrt=False`` uses t / f(c).
+    An image without classes gets 1 (detectron2), or 0 with ``drop_empty`` (then f(c) counts
+    the non-empty images only, as if they had been filtered out).
+    """
+    counts = np.bincount(index.sample_classes, minlength=index.num_classes).astype(np.float64)
+    num_images = index.num_samples - (int(index.empty.sum()) if drop_empty else 0)
+    # Same float64 operations as detectron2 (v / num_images, then t / f, then sqrt), so the
+    # factors agree bit for bit.
+    freq = counts / num_images
+    with np.errstate(divide="ignore"):
+        ratio = repeat_thresh / freq
+    class_rep = np.maximum(1.0, np.sqrt(ratio) if sqrt else ratio)
+    class_rep[counts == 0] = 1.0  # unused; keeps the max below finite
+    out = np.full(index.num_samples, 0.0 if drop_empty else 1.0)
+    nonempty = ~index.empty
+    if nonempty.any():
+        starts = index.sample_ptr[:-1][nonempty]
+        out[nonempty] = np.maximum.reduceat(class_rep[index.sample_classes], starts)
+    return out
+
+
+def repeat_factors_from_category_frequency(
+    dataset_dicts: Sequence[dict], repeat_thresh: float, sqrt: bool = True
+) -> np.ndarray:
+    """detectron2's ``RepeatFactorTrainingSampler.repeat_factors_from_category_frequency``
+    (same arguments, same float32 values), computed on CSR arrays."""
+    return repeat_factors(build_class_index(dataset_dicts), repeat_thresh, sqrt).astype(np.float32)
+
+
+@SAMPLER_REGISTRY.register()
+class RepeatFactorSampler(LTSampler):
+    """Repeat-factor sampling (Gupta et al., LVIS, CVPR 2019, app. B.2).
+
+    r(c) = max(1, sqrt(t / f(c))) with f(c) the fraction of training images containing c,
+    r(I) = max_{c in I} r(c). Each epoch holds image I floor(r) + Bernoulli(r - floor(r))
+    times ("stochastic", detectron2's ``RepeatFactorTrainingSampler``) or ceil(r) times
+    ("ceil", mmdetection's ``ClassBalancedDataset`` used by EQLv2), shuffled.
+
+    Args:
+        dataset_dicts: detection dicts (or classification dicts: one class each).
+        repeat_thresh: t.
+        sqrt: use sqrt(t / f(c)) (True, LVIS) or t / f(c).
+        rounding: "stochastic" or "ceil".
+        num_classes: C (``None``: largest id + 1).
+        empty_images: "keep" (r = 1, as detectron2) or "drop" (never drawn).
+        **kwargs: :class:`LTSampler` arguments (seed, rank, world_size, start, ...).
+    """
+
+    @configurable
+    def __init__(
+        self,
+        dataset_dicts: Sequence[dict],
+        *,
+        repeat_thresh: float,
+        sqrt: bool = True,
+        rounding: str = "stochastic",
+        num_classes: Optional[int] = None,
+        empty_images: str = "keep",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if empty_images not in EMPTY_IMAGE_POLICIES:
+            raise ValueError(f"empty_images must be one of {EMPTY_IMAGE_POLICIES}, got {empty_images!r}")
+        self.empty_images = empty_images
+        self.index = build_class_index(dataset_dicts, num_classes)
+        self._init_distribution(repeat_thresh=repeat_thresh, sqrt=sqrt, rounding=rounding)
+
+    @classmethod
+    def from_config(cls, cfg, dataset_dicts):
+        return {
+            **dataset_args_from_config(cfg, dataset_dicts),
+            "repeat_thresh": cfg.DATALOADER.REPEAT_THRESHOLD,
+            "sqrt": cfg.DATALOADER.REPEAT_SQRT,
+            "rounding": cfg.DATALOADER.LT.REPEAT_ROUNDING,
+        }
+
+    def _configure(self, repeat_thresh, sqrt, rounding):
+        if rounding not in ROUNDINGS:
+            raise ValueError(f"Repeat-factor rounding must be one of {ROUNDINGS}, got {rounding!r}")
+        if not repeat_thresh >= 0:
+            raise ValueError(f"Repeat threshold must be >= 0, got {repeat_thresh}")
+        if repeat_thresh == 0:
+            logger.warning("Repeat threshold 0: every repeat factor is 1 (DATALOADER.REPEAT_THRESHOLD)")
+        drop = self.empty_images == "drop"
+        factors = repeat_factors(self.index, float(repeat_thresh), bool(sqrt), drop_empty=drop)
+        if not factors.any():
+            raise ValueError("RepeatFactorSampler: every image is dropped (no annotations anywhere)")
+        self.factors = factors
+        if rounding == "ceil":
+            self._ceil = np.ceil(factors).astype(np.int64)
+            self._ceil_size = int(self._ceil.sum())
+        else:
+            # detectron2 rounds its float32 factors.
+            f32 = factors.astype(np.float32)
+            self._int_part = np.trunc(f32).astype(np.int64)
+            self._frac_part = f32 - np.trunc(f32)
+        self._rounding = rounding
+        self._sizes = {}
+
+    def _epoch_repeats(self, e: int) -> np.ndarray:
+        if self._rounding == "ceil":
+            return self._ceil
+        u = block_rng(self.seed, e, _TAG_ROUND).random(len(self._frac_part))
+        return self._int_part + (u < self._frac_part)
+
+    def _epoch_size(self, e: int) -> int:
+        if self._rounding == "ceil":
+            return self._ceil_size
+        if e not in self._sizes:
+            self._sizes[e] = int(self._epoch_repeats(e).sum())
+        return self._sizes[e]
+
+    def _draw_epoch(self, e: int) -> np.ndarray:
+        reps = self._epoch_repeats(e)
+        self._sizes[e] = int(reps.sum())
+        indices = np.repeat(np.arange(len(reps), dtype=np.int64), reps)
+        block_rng(self.seed, e, _TAG_SHUFFLE).shuffle(indices)
+        return indices
+
+    def _stream_from(self, pos: int):
+        return epoch_stream(self._draw_epoch, self._epoch_size, pos, self.block_size)
