@@ -10,12 +10,14 @@ ties) into --workdir, then evaluates each case with each implementation in its o
 subprocess (lvis-api with ``np.float = float`` so its ``accumulate`` runs on numpy 2).
 
 Measured per run, from the same files:
-  load  - reading the JSON files (lvis-api: ``LVIS(gt)`` + results; ours: both ``json.load``)
+  load  - reading the JSON files, each tool its own way (lvis-api: ``LVIS(gt)`` and
+          ``json.load`` of the results, as ``LVISResults`` does; lt_det: ``load_json``,
+          json.load with the garbage collector paused)
   eval  - evaluation from the loaded inputs (lvis-api: ``LVISResults`` + ``LVISEval.run``;
           ours: ``LVISEval(...).evaluate``)
   mem   - peak resident memory during load + eval minus the resident memory after imports
-          (Linux VmHWM, reset after imports via /proc/self/clear_refs), so import costs
-          (torch for lt_det, nothing for lvis-api) do not count
+          (Linux VmHWM, reset after imports via /proc/self/clear_refs); both workers import
+          the same modules (lvis, lt_det and with it torch/detectron2), so imports do not count
   eval mem - peak during eval minus resident memory after loading: what the evaluator adds
 Ratios are lvis-api / lt_det. The metrics of the two must agree within 1e-6.
 """
@@ -48,10 +50,17 @@ def worker(impl: str, gt_path: str, res_path: str, iou_type: str) -> dict:
     """One evaluation in this (fresh) process; returns times, memory and metrics."""
     import logging
 
+    import numpy as np
+
+    # Both implementations run in the same environment: lvis-api, as detectron2 calls it,
+    # in a process where torch and detectron2 (imported by lt_det) are loaded too. That
+    # matters for json.load and lvis-api, whose many small objects make the garbage
+    # collector walk every tracked object, torch's included.
+    import lt_det.evaluation.lvis_eval  # noqa: F401
+    import lvis  # noqa: F401
+
     logging.disable(logging.WARNING)
     if impl == "lvis-api":
-        import numpy as np
-
         np.float = float  # lvis-api 0.5.3 uses np.float, removed in numpy 1.24
         from lvis import LVIS, LVISEval, LVISResults
 
@@ -73,15 +82,12 @@ def worker(impl: str, gt_path: str, res_path: str, iou_type: str) -> dict:
             ev.run()
         metrics = {k: float(v) for k, v in ev.get_results().items()}
     else:
-        from lt_det.evaluation.lvis_eval import LVISEval
+        from lt_det.evaluation.lvis_eval import LVISEval, load_json
 
         base = _rss_mb("VmRSS")
         _reset_peak()
         t0 = time.perf_counter()
-        with open(gt_path) as f:
-            gt = json.load(f)
-        with open(res_path) as f:
-            results = json.load(f)
+        gt, results = load_json(gt_path), load_json(res_path)
         t1 = time.perf_counter()
         loaded = _rss_mb("VmRSS")
         peak_load = _rss_mb("VmHWM")

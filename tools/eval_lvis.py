@@ -49,13 +49,10 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    from lt_det.evaluation.lvis_eval import LVISEval
+    from lt_det.evaluation.lvis_eval import LVISEval, load_json
     from lt_det.evaluation.per_class_report import write_per_class_report
 
-    with open(args.gt) as f:
-        gt = json.load(f)
-    with open(args.results) as f:
-        results = json.load(f)
+    gt, results = load_json(args.gt), load_json(args.results)
     metrics = {}
     for iou_type in args.iou_type:
         res = results

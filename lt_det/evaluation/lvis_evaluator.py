@@ -22,7 +22,7 @@ from detectron2.utils.file_io import PathManager
 from detectron2.utils.logger import create_small_table
 
 from .build import EVALUATOR_REGISTRY
-from .lvis_eval import LVISEval
+from .lvis_eval import LVISEval, load_json
 from .per_class_report import write_per_class_report
 
 RESULTS_FILE = "lvis_instances_results.json"
@@ -106,8 +106,7 @@ class LTLVISEvaluator(DatasetEvaluator):
 
     def _ground_truth(self) -> dict:
         if self._gt is None:
-            with PathManager.open(self._metadata.json_file) as f:
-                self._gt = json.load(f)
+            self._gt = load_json(self._metadata.json_file, opener=PathManager.open)
         return self._gt
 
     def _dataset_ids(self, results: List[dict]) -> None:
