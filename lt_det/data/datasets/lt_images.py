@@ -27,7 +27,7 @@ from ...utils.cache import cache_dir
 from .image_folder import register_image_folder
 
 # Increase when the drawing code changes, so caches of an older generator are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 def _smooth_step(x: np.ndarray, sharpness: float = 12.0) -> np.ndarray:
@@ -81,7 +81,9 @@ def _ramp(u, v, r, a, phase, p):
 
 
 FAMILIES: Dict[str, tuple] = {
-    "stripes": (_stripes, (0, 60, 120)),
+    # Orientations chosen so that a horizontal flip (theta -> 180 - theta) maps no class onto
+    # another: stripes repeat every 180 degrees, 45 flips to 135, which is no class.
+    "stripes": (_stripes, (0, 45, 90)),
     "rings": (_rings, (1.5, 3.0, 4.5)),
     "checker": (_checker, (2, 3, 5)),
     "shape": (_shape, (0, 1, 2)),
