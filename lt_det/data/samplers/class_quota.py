@@ -6,6 +6,9 @@ import numpy as np
 
 from .common import EMPTY_IMAGE_POLICIES, LTSampler, block_rng, build_class_index, epoch_stream
 
+# Largest epoch materialised (int64 indices: 2 GiB).
+MAX_EPOCH_LENGTH = 1 << 28
+
 # Sub-streams of an epoch's random numbers (block_rng(seed, epoch, tag)).
 _TAG_SUBSET, _TAG_SHUFFLE = 0, 1
 
@@ -53,6 +56,12 @@ class ClassQuotaSampler(LTSampler):
         self._epoch_len = int(quotas.sum())
         if self._epoch_len == 0:
             raise ValueError(f"{type(self).__name__}: no class has samples; nothing can be drawn")
+        if self._epoch_len > MAX_EPOCH_LENGTH:
+            raise ValueError(
+                f"{type(self).__name__}: an epoch would hold {self._epoch_len} indices (classes x "
+                f"quota), more than {MAX_EPOCH_LENGTH}; use ClassAwareSampler or QPowerSampler "
+                "(q = 0), which balance classes without materialising epochs"
+            )
         self._fixed = self._subset(0) if fixed_subset else None
 
     def _subset(self, e: int) -> np.ndarray:
@@ -70,4 +79,4 @@ class ClassQuotaSampler(LTSampler):
         return epoch
 
     def _stream_from(self, pos: int):
-        return epoch_stream(self._draw_epoch, lambda e: self._epoch_len, pos, self.block_size)
+        return epoch_stream(self._draw_epoch, None, pos, self.block_size, fixed_size=self._epoch_len)

@@ -222,16 +222,18 @@ def epoch_stream(
     epoch_size: Callable[[int], int],
     pos: int,
     chunk: int,
+    fixed_size: Optional[int] = None,
 ) -> Iterator[np.ndarray]:
     """Global stream from ``pos`` when it is a sequence of epochs of ``epoch_size(e)``
-    positions (skipped without being drawn), yielded in chunks of at most ``chunk``."""
-    e = 0
-    while True:
-        size = epoch_size(e)
-        if pos < size:
-            break
-        pos -= size
-        e += 1
+    positions (``fixed_size`` when they are all equal), yielded in chunks of at most
+    ``chunk``. Epochs before the one holding ``pos`` are sized but never drawn."""
+    if fixed_size is not None:
+        e, pos = divmod(pos, fixed_size)
+    else:
+        e = 0
+        while pos >= epoch_size(e):
+            pos -= epoch_size(e)
+            e += 1
     while True:
         epoch = draw_epoch(e)
         for s in range(pos, len(epoch), chunk):
@@ -346,8 +348,7 @@ class LTSampler(Sampler):
     def load_state_dict(self, state: Dict[str, object]) -> None:
         """Restore ``state_dict()``: the next iteration continues the recorded stream."""
         self.seed = int(state["seed"])
-        if state.get("distribution"):
-            self.set_distribution(**state["distribution"])
+        self.set_distribution(**state.get("distribution", {}))  # re-derives seed-dependent state
         self.set_start(int(state["num_consumed"]))
 
     def __iter__(self) -> Iterator[int]:

@@ -1,6 +1,7 @@
 """Group-preferred sampling (the medium-preferred sampling of Decoupled Optimisation's
 collaborative parameter optimisation, eq. 1)."""
-from typing import Optional, Sequence
+import logging
+from typing import Sequence
 
 import numpy as np
 from detectron2.config import configurable
@@ -10,6 +11,8 @@ from .class_weighted import ClassWeightedSampler
 from .common import dataset_args_from_config
 from .q_power import q_power_weights
 
+logger = logging.getLogger(__name__)
+
 
 @SAMPLER_REGISTRY.register()
 class GroupPreferredSampler(ClassWeightedSampler):
@@ -18,7 +21,9 @@ class GroupPreferredSampler(ClassWeightedSampler):
 
     p_j = rho * n_j^q / sum_{k in G} n_k^q for j in G, (1 - rho) * n_j^q / sum_{k not in G}
     n_k^q otherwise; q = 1 (the default) is uniform over samples inside each part, the
-    instance-balanced stage-1 distribution L[y] re-weighted between the parts.
+    instance-balanced stage-1 distribution L[y] re-weighted between the parts. A group
+    without samples is an error; when no class with samples lies outside the group, the
+    group gets all the probability.
 
     Args:
         rho: total probability of the group.
@@ -82,13 +87,15 @@ class GroupPreferredSampler(ClassWeightedSampler):
         mask = self.group_mask(classes, min_count, max_count)
         w = q_power_weights(self.index.class_counts, float(within_q))
         in_group, rest = w[mask].sum(), w[~mask].sum()
-        for part, total, share in (("the preferred group", in_group, rho), ("the other classes", rest, 1 - rho)):
-            if share > 0 and total == 0:
-                raise ValueError(
-                    f"Group-preferred sampling gives {part} probability {share:g} but it has no "
-                    "training samples; change DATALOADER.LT.GROUP_PREFERRED (CLASSES or "
-                    "MIN_COUNT/MAX_COUNT) or RHO"
-                )
+        if rho > 0 and in_group == 0:
+            raise ValueError(
+                f"Group-preferred sampling gives the preferred group probability {rho:g} but it "
+                "has no training samples; change DATALOADER.LT.GROUP_PREFERRED (CLASSES or "
+                "MIN_COUNT/MAX_COUNT) or RHO"
+            )
+        if rho < 1 and rest == 0:
+            logger.warning("Group-preferred sampling: every class with samples is in the group; rho has no effect")
+            rho = 1.0
         p = np.where(mask, rho * w / max(in_group, 1e-300), (1 - rho) * w / max(rest, 1e-300))
         self.group = mask
         self._set_class_weights(p)

@@ -31,4 +31,4 @@ class RandomOverSampler(ClassQuotaSampler):
 
     def _configure(self):
         counts = self.index.class_counts
-        self._set_quotas(np.where(counts > 0, counts.max(), 0))
+        self._set_quotas(np.full_like(counts, counts.max(initial=0)))

@@ -134,8 +134,6 @@ class RepeatFactorSampler(LTSampler):
         return self._int_part + (u < self._frac_part)
 
     def _epoch_size(self, e: int) -> int:
-        if self._rounding == "ceil":
-            return self._ceil_size
         if e not in self._sizes:
             self._sizes[e] = int(self._epoch_repeats(e).sum())
         return self._sizes[e]
@@ -148,4 +146,5 @@ class RepeatFactorSampler(LTSampler):
         return indices
 
     def _stream_from(self, pos: int):
-        return epoch_stream(self._draw_epoch, self._epoch_size, pos, self.block_size)
+        fixed = self._ceil_size if self._rounding == "ceil" else None
+        return epoch_stream(self._draw_epoch, self._epoch_size, pos, self.block_size, fixed_size=fixed)

@@ -36,5 +36,5 @@ class RandomUnderSampler(ClassQuotaSampler):
 
     def _configure(self, fixed_subset):
         counts = self.index.class_counts
-        n_min = counts[counts > 0].min() if (counts > 0).any() else 0
-        self._set_quotas(np.where(counts > 0, n_min, 0), fixed_subset=bool(fixed_subset))
+        n_min = counts[counts > 0].min() if counts.any() else 0
+        self._set_quotas(np.full_like(counts, n_min), fixed_subset=bool(fixed_subset))

@@ -1,0 +1,72 @@
+"""Repeat-factor sampling: factors equal detectron2's, hand-derived factors, epoch contents."""
+import math
+
+import numpy as np
+import pytest
+from detectron2.data.samplers import RepeatFactorTrainingSampler
+from sampler_data import det_dicts, random_det_dicts, take
+from scipy.stats import chisquare
+
+from lt_det.data.samplers import RepeatFactorSampler, build_class_index, repeat_factors, repeat_factors_from_category_frequency
+
+
+@pytest.mark.parametrize("sqrt", [True, False])
+@pytest.mark.parametrize("thresh", [0.001, 0.05, 0.3])
+def test_factors_equal_detectron2(thresh, sqrt):
+    dicts = random_det_dicts(1500, 40, seed=1)  # includes images without annotations
+    ours = repeat_factors_from_category_frequency(dicts, thresh, sqrt=sqrt)
+    theirs = RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(dicts, thresh, sqrt=sqrt)
+    assert ours.dtype == np.float32 and np.array_equal(ours, theirs.numpy())
+    s = RepeatFactorSampler(dicts, repeat_thresh=thresh, sqrt=sqrt, seed=0, rank=0, world_size=1)
+    assert np.array_equal(s.factors.astype(np.float32), theirs.numpy())
+
+
+def test_hand_derived_factors():
+    # Images I0 {0}, I1 {0, 1}, I2 {0}, I3 {2}, I4 {}; t = 0.4.
+    # keep: N = 5, f = (3/5, 1/5, 1/5): r(0) = max(1, sqrt(0.4 / 0.6)) = 1, r(1) = r(2) =
+    #   sqrt(0.4 / 0.2) = sqrt(2); r(I) = (1, sqrt2, 1, sqrt2, 1) (the empty image: 1).
+    # drop: N = 4, f = (3/4, 1/4, 1/4): r(1) = r(2) = sqrt(1.6); I4 gets 0.
+    # no sqrt, keep: r(1) = 0.4 / 0.2 = 2.
+    idx = build_class_index(det_dicts())
+    s2 = math.sqrt(2)
+    np.testing.assert_allclose(repeat_factors(idx, 0.4), [1, s2, 1, s2, 1], rtol=1e-15)
+    r = math.sqrt(1.6)
+    np.testing.assert_allclose(repeat_factors(idx, 0.4, drop_empty=True), [1, r, 1, r, 0], rtol=1e-15)
+    np.testing.assert_allclose(repeat_factors(idx, 0.4, sqrt=False), [1, 2, 1, 2, 1], rtol=1e-15)
+
+
+def test_drop_equals_detectron2_on_filtered_dicts():
+    dicts = random_det_dicts(800, 20, seed=2)
+    kept = [d for d in dicts if d["annotations"]]
+    s = RepeatFactorSampler(dicts, repeat_thresh=0.05, empty_images="drop", seed=0, rank=0, world_size=1)
+    theirs = RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(kept, 0.05).numpy()
+    nonempty = np.array([bool(d["annotations"]) for d in dicts])
+    assert np.array_equal(s.factors[nonempty].astype(np.float32), theirs)
+    assert (s.factors[~nonempty] == 0).all()
+
+
+def test_ceil_epochs_hold_each_image_ceil_r_times():
+    # ceil(r) = (1, 2, 1, 2, 1): every epoch of 7 indices holds I1 and I3 twice, the others once.
+    s = RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, rounding="ceil", seed=0, rank=0, world_size=1)
+    stream = take(s, 7 * 50)
+    for e in range(50):
+        assert np.bincount(stream[7 * e : 7 * e + 7], minlength=5).tolist() == [1, 2, 1, 2, 1]
+
+
+def test_stochastic_rounding_matches_r_in_expectation():
+    # Epoch e holds I floor(r) + Bernoulli(r - floor(r)) times, so over many epochs image I
+    # takes a share r(I) / sum_k r(k) of the stream: (1, s2, 1, s2, 1) / (3 + 2 sqrt2).
+    s = RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, seed=0, rank=0, world_size=1)
+    n = 30000
+    counts = np.bincount(take(s, n), minlength=5)
+    r = np.array([1, math.sqrt(2), 1, math.sqrt(2), 1])
+    assert chisquare(counts, n * r / r.sum()).pvalue > 1e-3
+    # Power check: the un-repeated (uniform) distribution is rejected.
+    assert chisquare(counts, np.full(5, n / 5)).pvalue < 1e-6
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="rounding"):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, rounding="floor", seed=0, rank=0, world_size=1)
+    with pytest.raises(ValueError, match="threshold"):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=-1.0, seed=0, rank=0, world_size=1)
