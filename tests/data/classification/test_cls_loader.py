@@ -25,10 +25,10 @@ def _in_memory_set(n_per_class=(6, 3, 1)):
 
     def load():
         dicts = [
-            {"image": np.full((3, 4, 4), k, np.uint8), "label": y, "image_id": 100 + k}
+            {"image": np.full((3, 4, 4), k % 256, np.uint8), "label": y, "image_id": 100 + k}
             for k, y in enumerate(labels)
         ]
-        return dicts, ["a", "b", "c"][: len(n_per_class)]
+        return dicts, ["a", "b", "c"][: len(n_per_class)]  # image k is filled with k mod 256
 
     register_classification(name, load, is_train=True)
     return name, labels
@@ -96,6 +96,29 @@ def test_lt_sampler_from_the_registry_is_used():
     cfg.DATALOADER.SAMPLER_TRAIN = "RepeatFactorTrainingSampler"
     with pytest.raises(ValueError, match="SAMPLER_TRAIN"):
         build_train_loader(cfg)
+
+
+LT_SAMPLERS = sorted(k for k, _ in SAMPLER_REGISTRY if not k.startswith("TestOnly"))
+
+
+@pytest.mark.parametrize("sampler", LT_SAMPLERS)
+def test_every_registered_sampler_feeds_the_classification_loader(sampler):
+    # Counts 120 / 30 / 5: a many-, a medium- and a few-shot class (group-preferred sampling
+    # needs a non-empty medium group).
+    name, labels = _in_memory_set((120, 30, 5))
+    cfg = _cfg(name)
+    cfg.DATALOADER.SAMPLER_TRAIN = sampler
+    cfg.SOLVER.IMS_PER_BATCH = 8
+    it = iter(build_train_loader(cfg))
+    drawn = []
+    for _ in range(20):
+        b = next(it)
+        assert len(b) == 8 and b.images.shape == (8, 3, 4, 4)
+        ks = b.indices.tolist()
+        assert b.images[:, 0, 0, 0].tolist() == [k % 256 for k in ks]
+        assert b.labels.tolist() == [labels[k] for k in ks]
+        drawn += b.labels.tolist()
+    assert set(drawn) <= {0, 1, 2} and len(drawn) == 160
 
 
 def test_image_batch_pickles_tensors_once():
