@@ -338,10 +338,15 @@ class _Detections:
                                    dtype=bool, count=n)
             if not has_segm.all():
                 raise ValueError(f"Result {int(np.argmin(has_segm))} has neither 'bbox' nor 'segmentation'")
-            rles = [
-                _to_rle(results[i]["segmentation"], gt.images[k]["height"], gt.images[k]["width"], f"result {i}")
-                for i, k in zip(keep, img)
-            ]
+            sizes = [[im["height"], im["width"]] for im in gt.images]
+            rles = []
+            for i, k in zip(keep.tolist(), img.tolist()):
+                segm = results[i]["segmentation"]
+                # Fast path for the usual compressed RLE of the right size; _to_rle does the rest.
+                if type(segm) is dict and type(segm.get("counts")) in (str, bytes) and segm.get("size") == sizes[k]:
+                    rles.append(segm)
+                else:
+                    rles.append(_to_rle(segm, sizes[k][0], sizes[k][1], f"result {i}"))
             area = _mask_area(rles)
 
         valid = np.flatnonzero((area > 0) & (area < np.inf))  # lvis-api's area filter
@@ -373,23 +378,29 @@ class _Detections:
         return self._rles
 
 
-def _segm_iou_pairs(
-    dt_rles: List[dict], gt_rles: List[dict], pair_dt: np.ndarray, pair_gt: np.ndarray, pair_img: np.ndarray
-) -> np.ndarray:
-    """Mask IoU of each (detection, ground truth) pair, one pycocotools call per image."""
-    iou = np.zeros(len(pair_dt))
-    order = np.argsort(pair_img, kind="stable")
-    bounds = np.flatnonzero(np.diff(pair_img[order])) + 1
-    for block in np.split(order, bounds):
-        if block.size == 0:
-            continue
-        dts, d_local = np.unique(pair_dt[block], return_inverse=True)
-        gts, g_local = np.unique(pair_gt[block], return_inverse=True)
-        ious = mask_utils.iou(
-            [dt_rles[i] for i in dts], [gt_rles[j] for j in gts], np.zeros(len(gts), dtype=np.uint8)
-        )
-        iou[block] = np.asarray(ious)[d_local, g_local]
-    return iou
+def _segm_iou_pairs(dt_rles: List[dict], gt_rles: List[dict], dt_group: np.ndarray, gt_lo: np.ndarray,
+                    gt_count: np.ndarray) -> np.ndarray:
+    """Mask IoU of every (detection, ground truth) pair of equal group, one pycocotools call
+    per group that has both.
+
+    Args:
+        dt_rles, gt_rles: masks, detections sorted by group, ground truth sorted by group.
+        dt_group: (N,) sorted group of each detection.
+        gt_lo, gt_count: per detection, the first ground truth of its group and their number.
+
+    Returns:
+        IoUs in pair order (by detection, then ground truth): each group's (n_dt, n_gt)
+        matrix, row-major.
+    """
+    first = np.flatnonzero(np.r_[True, dt_group[1:] != dt_group[:-1]])
+    last = np.r_[first[1:], len(dt_group)]
+    with_gt = gt_count[first] > 0
+    chunks = []
+    for s, e in zip(first[with_gt], last[with_gt]):
+        g0, n = gt_lo[s], gt_count[s]
+        ious = mask_utils.iou(dt_rles[s:e], gt_rles[g0 : g0 + n], np.zeros(n, dtype=np.uint8))
+        chunks.append(np.asarray(ious, dtype=np.float64).ravel())
+    return np.concatenate(chunks) if chunks else np.zeros(0)
 
 
 def greedy_match(
@@ -617,8 +628,7 @@ class LVISEval:
         else:
             dt_rles, gt_rles = dt.rles(), gt.rles()
             pair_iou = _segm_iou_pairs(
-                [dt_rles[i] for i in dt_order], [gt_rles[i] for i in gt_order],
-                pair_dt, pair_gt, dt.img[dt_order][pair_dt],
+                [dt_rles[i] for i in dt_order], [gt_rles[i] for i in gt_order], d_sorted, lo, count
             )
 
         lower = np.array([lo_ for _, lo_, _ in AREA_RANGES])[:, None]
