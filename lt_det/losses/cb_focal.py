@@ -8,7 +8,7 @@ from detectron2.config import configurable
 from ..data.class_stats import ClassStats
 from .build import LOSS_REGISTRY
 from .class_weights import class_balanced_weights, require_counts, with_background
-from .focal import sigmoid_focal_terms
+from .focal import sigmoid_focal_sum
 from .sigmoid_base import SigmoidClassificationLoss
 
 
@@ -65,7 +65,8 @@ class CBFocal(SigmoidClassificationLoss):
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if logits.shape[0] == 0:
             return logits.sum() * 0.0
-        targets = self.one_hot_targets(logits, labels)
-        per_sample = sigmoid_focal_terms(logits, targets, self.gamma).sum(dim=1)
         weights = self.sample_weight.to(logits.dtype)[labels]
-        return (per_sample * weights).sum() / logits.shape[0]
+        total = sigmoid_focal_sum(
+            logits, labels, self.foreground(labels), self.gamma, row_weights=weights
+        )
+        return total / logits.shape[0]

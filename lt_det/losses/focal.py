@@ -11,20 +11,64 @@ from .build import LOSS_REGISTRY
 from .sigmoid_base import SigmoidClassificationLoss
 
 
-def sigmoid_focal_terms(
-    logits: torch.Tensor, targets: torch.Tensor, gamma: float, alpha: float = -1.0
-) -> torch.Tensor:
-    """Element-wise ``-alpha_t (1 - p_t)^gamma log p_t`` with ``p_t = p`` if y = 1 else 1 - p.
+def focal_term(z: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``sigmoid(z)^gamma softplus(z)``: the focal loss of a logit z whose target is 0
+    (``-(1 - p_t)^gamma log p_t`` with ``p_t = 1 - sigmoid(z)``); a target of 1 is
+    ``focal_term(-z)``."""
+    return torch.sigmoid(z).pow(gamma) * F.softplus(z)
 
-    ``alpha_t = alpha`` for positives, ``1 - alpha`` for negatives; ``alpha < 0`` disables it.
+
+class _NegativeFocalSum(torch.autograd.Function):
+    """``sum_i r_i sum_j focal_term(x_ij)``, every logit taken as a negative.
+
+    The gradient ``r_i sigmoid^gamma (sigmoid + gamma (1 - sigmoid) softplus)`` is computed
+    in the forward pass from the same sigmoid and softplus, and only it is kept for the
+    backward: about a third of the passes over the ``N x C`` logits that autograd needs.
     """
-    probs = torch.sigmoid(logits)
-    ce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    one_minus_pt = probs + targets - 2.0 * probs * targets  # p if y = 0, 1 - p if y = 1
-    loss = ce * one_minus_pt.pow(gamma)
-    if alpha >= 0:
-        loss = loss * (alpha * targets + (1.0 - alpha) * (1.0 - targets))
-    return loss
+
+    @staticmethod
+    def forward(ctx, logits, gamma, row_weights):
+        p = torch.sigmoid(logits)
+        sp = F.softplus(logits)
+        pg = p.pow(gamma)
+        if row_weights is None:
+            total = torch.dot(pg.reshape(-1), sp.reshape(-1))
+        else:
+            total = torch.dot((pg * sp).sum(dim=1), row_weights)
+        grad = torch.addcmul(p, 1.0 - p, sp, value=gamma).mul_(pg)
+        if row_weights is not None:
+            grad.mul_(row_weights[:, None])
+        ctx.save_for_backward(grad)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_output, None, None
+
+
+def sigmoid_focal_sum(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    foreground: torch.Tensor,
+    gamma: float,
+    alpha: float = -1.0,
+    row_weights: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """``sum_i r_i sum_j -alpha_t (1 - p_t)^gamma log p_t`` with one-hot targets
+    ``y_ij = 1[j = labels_i]`` for foreground rows and all-zero targets otherwise.
+
+    Written as every logit taken as a negative plus a correction on the few positive
+    entries, so no ``N x C`` target is built. ``alpha_t`` is ``alpha`` on positives and
+    ``1 - alpha`` on negatives; ``alpha < 0`` disables it.
+    """
+    pos_w, neg_w = (alpha, 1.0 - alpha) if alpha >= 0 else (1.0, 1.0)
+    rows = torch.nonzero(foreground, as_tuple=True)[0]
+    positives = logits[rows, labels[rows]]
+    correction = pos_w * focal_term(-positives, gamma) - neg_w * focal_term(positives, gamma)
+    if row_weights is not None:
+        correction = correction * row_weights[rows]
+    return neg_w * _NegativeFocalSum.apply(logits, gamma, row_weights) + correction.sum()
 
 
 @LOSS_REGISTRY.register()
@@ -73,6 +117,7 @@ class Focal(SigmoidClassificationLoss):
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if logits.shape[0] == 0:
             return logits.sum() * 0.0
-        targets = self.one_hot_targets(logits, labels)
-        loss = sigmoid_focal_terms(logits, targets, self.gamma, self.alpha)
-        return loss.sum() / logits.shape[0]
+        total = sigmoid_focal_sum(
+            logits, labels, self.foreground(labels), self.gamma, self.alpha
+        )
+        return total / logits.shape[0]

@@ -1,0 +1,206 @@
+"""Speed of lt_det's classification losses and of the LT box predictor, against baselines.
+
+Two measurements, each against its baseline in the same run, interleaved so that machine
+load affects both alike; medians over repeats are reported with their ratio:
+
+1. forward + backward of every loss on LVIS-sized input (1,203 classes x 8,192 RoIs, 25%
+   foreground, training mode so that stateful losses update their state) vs plain sigmoid
+   BCE computed as detectron2 does (one-hot target, ``binary_cross_entropy_with_logits``).
+   Target: within 2x.
+2. one training step (forward, backward, SGD step) of detectron2's GeneralizedRCNN on a
+   small synthetic batch with ``LTStandardROIHeads`` (SoftmaxCE) vs detectron2's
+   ``StandardROIHeads`` at the same config and weights. Target: within 3%.
+
+Usage:
+    python benchmarks/bench_losses.py [--device cpu|cuda] [--threads N] [--repeats R]
+        [--skip-model]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from lt_det.config import get_lt_cfg
+from lt_det.data.class_stats import ClassStats, frequency_group
+from lt_det.losses import build_loss
+
+LOSSES = [
+    "SigmoidBCE", "SoftmaxCE", "EQL", "EQLv2", "Seesaw", "Federated",
+    "CSCE", "ClassBalancedCE", "Focal", "CBFocal",
+]
+
+
+def lvis_like_stats(num_classes: int, num_images: int = 100_000, seed: int = 0) -> ClassStats:
+    """A long-tailed profile of LVIS v1's size (a few classes with no image at all)."""
+    rng = np.random.default_rng(seed)
+    image_count = np.floor(20_000 * np.arange(1, num_classes + 1) ** -1.2).astype(np.int64)
+    image_count[rng.choice(num_classes, 3, replace=False)] = 0
+    instance_count = image_count * rng.integers(1, 6, num_classes)
+    return ClassStats(
+        image_count, instance_count, [frequency_group(int(n)) for n in image_count], num_images
+    )
+
+
+def detectron2_sigmoid_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Baseline: detectron2's sigmoid cross-entropy on C logits (one-hot incl. background)."""
+    n, c = logits.shape
+    target = logits.new_zeros(n, c + 1)
+    target[torch.arange(n, device=logits.device), labels] = 1
+    return F.binary_cross_entropy_with_logits(logits, target[:, :c], reduction="sum") / n
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _time_once(fn, device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def interleaved(fns, device, repeats: int, warmup: int = 2):
+    """Median seconds of each callable, run in round-robin order."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            times[i].append(_time_once(fn, device))
+    return [statistics.median(t) for t in times]
+
+
+def bench_losses(device, repeats: int, num_classes: int = 1203, num_rois: int = 8192):
+    torch.manual_seed(0)
+    stats = lvis_like_stats(num_classes)
+    cfg = get_lt_cfg()
+    cfg.DATASETS.TRAIN = ()
+    fg = torch.rand(num_rois) < 0.25
+    labels = torch.where(fg, torch.randint(0, num_classes, (num_rois,)), torch.tensor(num_classes))
+    labels = labels.to(device)
+    base_logits = torch.randn(num_rois, num_classes, device=device, requires_grad=True)
+
+    def run_baseline():
+        base_logits.grad = None
+        detectron2_sigmoid_bce(base_logits, labels).backward()
+
+    print(f"\n[1] loss forward+backward, {num_classes} classes x {num_rois} RoIs, {device}")
+    print(f"{'loss':<16}{'logits':>7}{'ms':>10}{'BCE ms':>10}{'ratio':>8}")
+    for name in LOSSES:
+        cfg.MODEL.LT.LOSS.NAME = name
+        loss = build_loss(cfg, num_classes, True, stats).to(device).train()
+        logits = torch.randn(num_rois, loss.num_logits(), device=device, requires_grad=True)
+
+        def run_loss(loss=loss, logits=logits):
+            logits.grad = None
+            loss(logits, labels).backward()
+
+        ours, base = interleaved([run_loss, run_baseline], device, repeats)
+        print(f"{name:<16}{loss.num_logits():>7}{ours * 1e3:>10.1f}{base * 1e3:>10.1f}{ours / base:>8.2f}")
+
+
+def tiny_rcnn_cfg(heads: str, num_classes: int):
+    cfg = get_lt_cfg()
+    cfg.MODEL.DEVICE = "cpu"
+    cfg.MODEL.WEIGHTS = ""
+    cfg.MODEL.BACKBONE.NAME = "build_resnet_fpn_backbone"
+    cfg.MODEL.BACKBONE.FREEZE_AT = 0
+    cfg.MODEL.RESNETS.DEPTH = 18
+    cfg.MODEL.RESNETS.RES2_OUT_CHANNELS = 64
+    cfg.MODEL.RESNETS.STEM_OUT_CHANNELS = 32
+    cfg.MODEL.RESNETS.NORM = "GN"
+    cfg.MODEL.RESNETS.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
+    cfg.MODEL.FPN.IN_FEATURES = ["res2", "res3", "res4", "res5"]
+    cfg.MODEL.FPN.OUT_CHANNELS = 64
+    cfg.MODEL.FPN.NORM = "GN"
+    cfg.MODEL.ANCHOR_GENERATOR.SIZES = [[16], [32], [64], [128], [256]]
+    cfg.MODEL.RPN.IN_FEATURES = ["p2", "p3", "p4", "p5", "p6"]
+    cfg.MODEL.RPN.PRE_NMS_TOPK_TRAIN = 1000
+    cfg.MODEL.RPN.POST_NMS_TOPK_TRAIN = 512
+    cfg.MODEL.ROI_HEADS.NAME = heads
+    cfg.MODEL.ROI_HEADS.IN_FEATURES = ["p2", "p3", "p4", "p5"]
+    cfg.MODEL.ROI_HEADS.NUM_CLASSES = num_classes
+    cfg.MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE = 512
+    cfg.MODEL.ROI_BOX_HEAD.NAME = "FastRCNNConvFCHead"
+    cfg.MODEL.ROI_BOX_HEAD.NUM_FC = 2
+    cfg.MODEL.ROI_BOX_HEAD.FC_DIM = 1024
+    cfg.MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION = 7
+    cfg.DATASETS.TRAIN = ()
+    cfg.MODEL.LT.LOSS.NAME = "SoftmaxCE"
+    return cfg
+
+
+def synthetic_batch(num_images: int, size: int, num_classes: int):
+    from detectron2.structures import Boxes, Instances
+
+    g = torch.Generator().manual_seed(0)
+    batch = []
+    for _ in range(num_images):
+        xy = torch.rand(8, 2, generator=g) * size * 0.6
+        wh = 16 + torch.rand(8, 2, generator=g) * size * 0.35
+        inst = Instances((size, size))
+        inst.gt_boxes = Boxes(torch.cat([xy, (xy + wh).clamp(max=size - 1)], dim=1))
+        inst.gt_classes = torch.randint(0, num_classes, (8,), generator=g)
+        image = torch.rand(3, size, size, generator=g) * 255
+        batch.append({"image": image, "instances": inst})
+    return batch
+
+
+def bench_training_step(repeats: int, num_classes: int = 1203, size: int = 256):
+    from detectron2.modeling import build_model
+    from detectron2.utils.events import EventStorage
+
+    torch.manual_seed(0)
+    stock = build_model(tiny_rcnn_cfg("StandardROIHeads", num_classes))
+    ours = build_model(tiny_rcnn_cfg("LTStandardROIHeads", num_classes))
+    ours.load_state_dict(stock.state_dict())
+    batch = synthetic_batch(2, size, num_classes)
+    steps = []
+    for model in (stock, ours):
+        model.train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+
+        def step(model=model, optimizer=optimizer):
+            torch.manual_seed(1)  # same proposal sampling in both models
+            with EventStorage():
+                losses = model(batch)
+            optimizer.zero_grad()
+            sum(losses.values()).backward()
+            optimizer.step()
+
+        steps.append(step)
+    print(
+        f"\n[2] GeneralizedRCNN training step (R18-GN-FPN, {num_classes} classes, 2 images "
+        f"{size}x{size}, 512 RoIs/image, CPU, {torch.get_num_threads()} threads)"
+    )
+    t_stock, t_ours = interleaved(steps, torch.device("cpu"), repeats)
+    print(f"{'stock StandardROIHeads':<34}{t_stock * 1e3:>10.1f} ms")
+    print(f"{'LTStandardROIHeads (SoftmaxCE)':<34}{t_ours * 1e3:>10.1f} ms")
+    print(f"{'ratio':<34}{t_ours / t_stock:>10.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: keep)")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--step-repeats", type=int, default=15)
+    parser.add_argument("--skip-model", action="store_true", help="only the loss benchmark")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    bench_losses(torch.device(args.device), args.repeats)
+    if not args.skip_model:
+        bench_training_step(args.step_repeats)
+
+
+if __name__ == "__main__":
+    main()
