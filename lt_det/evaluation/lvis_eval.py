@@ -95,6 +95,8 @@ def _column(records: Sequence[dict], key: str, dtype, what: str) -> np.ndarray:
 
 def _boxes(records: Sequence[dict], what: str) -> np.ndarray:
     """The [x, y, w, h] boxes of ``records`` as an (n, 4) float64 array."""
+    if len(records) == 0:
+        return np.zeros((0, 4))
     try:
         boxes = np.array(list(map(itemgetter("bbox"), records)), dtype=np.float64)
     except (KeyError, TypeError, ValueError):
@@ -230,6 +232,7 @@ class _GroundTruth:
         self.boxes, self.ignore = boxes[keep], ignore[keep]
         self._anns = anns
         self._rles = None
+        self._sizes = None
 
         num_cats = len(self.cat_ids)
         self.pos_keys = np.unique(self.img * num_cats + self.cat)
@@ -254,15 +257,24 @@ class _GroundTruth:
         cat, found = _positions(self.cat_ids, flat)
         return np.unique(img[found] * len(self.cat_ids) + cat[found])
 
+    def image_sizes(self) -> List[List[int]]:
+        """[height, width] of every image (sorted by id); masks need them."""
+        if self._sizes is None:
+            for img in self.images:
+                if "height" not in img or "width" not in img:
+                    raise ValueError(f"Image {img['id']} has no height/width; mask evaluation needs them")
+            self._sizes = [[img["height"], img["width"]] for img in self.images]
+        return self._sizes
+
     def rles(self) -> List[dict]:
         """Compressed RLE of every kept annotation (computed once)."""
         if self._rles is None:
-            rles = []
+            sizes, rles = self.image_sizes(), []
             for i, k in zip(self.ann_index, self.img):
-                ann, img = self._anns[i], self.images[k]
+                ann = self._anns[i]
                 if "segmentation" not in ann:
                     raise ValueError(f"Annotation {ann['id']} has no segmentation for segm evaluation")
-                rles.append(_to_rle(ann["segmentation"], img["height"], img["width"], f"annotation {ann['id']}"))
+                rles.append(_to_rle(ann["segmentation"], *sizes[k], f"annotation {ann['id']}"))
             self._rles = rles
         return self._rles
 
@@ -338,8 +350,7 @@ class _Detections:
                                    dtype=bool, count=n)
             if not has_segm.all():
                 raise ValueError(f"Result {int(np.argmin(has_segm))} has neither 'bbox' nor 'segmentation'")
-            sizes = [[im["height"], im["width"]] for im in gt.images]
-            rles = []
+            sizes, rles = gt.image_sizes(), []
             for i, k in zip(keep.tolist(), img.tolist()):
                 segm = results[i]["segmentation"]
                 # Fast path for the usual compressed RLE of the right size; _to_rle does the rest.
@@ -366,14 +377,13 @@ class _Detections:
     def rles(self) -> List[dict]:
         """Compressed RLE of every kept detection (a box-only result becomes its box polygon)."""
         if self._rles is None:
-            rles = []
+            sizes, rles = self._gt.image_sizes(), []
             for i, k, box in zip(self.index, self.img, self.boxes):
-                image = self._gt.images[k]
                 segm = self._results[i].get("segmentation")
                 if segm is None:  # lvis-api evaluates a box-only result's box as its mask
                     x1, y1, w, h = box
                     segm = [[x1, y1, x1, y1 + h, x1 + w, y1 + h, x1 + w, y1]]
-                rles.append(_to_rle(segm, image["height"], image["width"], f"result {i}"))
+                rles.append(_to_rle(segm, *sizes[k], f"result {i}"))
             self._rles = rles
         return self._rles
 

@@ -316,3 +316,42 @@ def test_rle_of_wrong_size_raises():
     dets[0]["segmentation"] = {"size": [50, 50], "counts": rle["counts"].decode()}
     with pytest.raises(ValueError, match=r"size \[50, 50\]"):
         LVISEval(_case_a(), dets).evaluate("segm")
+
+
+# ----------------------------------------------------------------------------------------
+# Degenerate but valid inputs.
+# ----------------------------------------------------------------------------------------
+def test_all_detections_dropped_by_federated_rule(lvis_api):
+    # Both detections are of categories image 1 says nothing about: category 1 (which has
+    # ground truth) gets no detection -> precision 0 -> AP 0, recall 0.
+    gt = _case_a()
+    dets = [det(1, 2, [0, 0, 10, 10], 0.9), det(2, 1, [0, 0, 10, 10], 0.8)]
+    ours = LVISEval(gt, dets).evaluate("bbox")
+    assert ours.metrics["AP"] == 0.0 and ours.metrics["AR@300"] == 0.0
+    _assert_same(ours, lvis_api(gt, dets, "bbox"))
+
+
+def test_ground_truth_without_annotations_gives_undefined_metrics():
+    gt = make_gt([(1, [1], [])], [], CATS)
+    m = LVISEval(gt, [det(1, 1, [0, 0, 10, 10], 0.9)]).evaluate("bbox").metrics
+    assert all(v == -1 for v in m.values())
+
+
+def test_zero_area_detections_and_ground_truth_are_dropped(lvis_api):
+    # lvis-api keeps only 0 < area: a zero-width detection vanishes (it would be an FP
+    # ranked first), and a ground truth with area 0 neither counts nor makes its category
+    # "present" on the image.
+    gt = _case_a()
+    dets = [det(1, 1, [0, 0, 0, 10], 0.99)] + DETS
+    assert LVISEval(gt, dets).evaluate("bbox").metrics == LVISEval(gt, DETS).evaluate("bbox").metrics
+    gt["annotations"][1]["area"] = 0.0
+    _assert_same(LVISEval(gt, dets).evaluate("bbox"), lvis_api(gt, dets, "bbox"))
+
+
+def test_segm_without_image_size_raises():
+    gt = _case_a()
+    del gt["images"][0]["height"]
+    ev = LVISEval(gt, DETS)
+    ev.evaluate("bbox")  # boxes need no image size
+    with pytest.raises(ValueError, match="Image 1 has no height/width"):
+        ev.evaluate("segm")
