@@ -55,10 +55,8 @@ def run(args) -> int:
     gt, results = load_json(args.gt), load_json(args.results)
     metrics = {}
     for iou_type in args.iou_type:
-        res = results
-        if iou_type == "segm" and not args.segm_box_area:
-            res = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
-        out = LVISEval(gt, res, max_dets=args.max_dets).evaluate(iou_type)
+        mask_areas = iou_type == "segm" and not args.segm_box_area
+        out = LVISEval(gt, results, max_dets=args.max_dets, areas_from_masks=mask_areas).evaluate(iou_type)
         metrics[iou_type] = {k: (v * 100 if v >= 0 else float("nan")) for k, v in out.metrics.items()}
         if args.output_dir:
             for path in write_per_class_report(out, args.output_dir, plot=not args.no_plots):

@@ -282,7 +282,7 @@ class _GroundTruth:
 class _Detections:
     """A results list as arrays, after the per-image cap, the area filter and the federated filter."""
 
-    def __init__(self, results: Sequence[dict], gt: _GroundTruth, max_dets: int):
+    def __init__(self, results: Sequence[dict], gt: _GroundTruth, max_dets: int, areas_from_masks: bool):
         if not isinstance(results, (list, tuple)):
             raise ValueError(f"Results must be a list of detections, got {type(results).__name__}")
         n = len(results)
@@ -309,7 +309,10 @@ class _Detections:
             i = int(np.argmax(np.isnan(scores)))
             raise ValueError(f"Result {i} (image_id {img_ids[i]}, category_id {cat_ids[i]}) has score NaN")
 
-        has_box = np.fromiter(map(operator.contains, results, itertools.repeat("bbox")), dtype=bool, count=n)
+        if areas_from_masks:
+            has_box = np.zeros(n, dtype=bool)
+        else:
+            has_box = np.fromiter(map(operator.contains, results, itertools.repeat("bbox")), dtype=bool, count=n)
         if has_box.all():
             boxes = _boxes(results, "result")
             if not np.isfinite(boxes).all():
@@ -604,11 +607,21 @@ class LVISEval:
         results: detections, a list of {"image_id", "category_id", "score", "bbox" and/or
             "segmentation"} or the path of such a JSON file. It is not modified.
         max_dets: detections kept per image (LVIS: 300); negative keeps all.
+        areas_from_masks: ignore the results' boxes, as if they had only masks: areas (for
+            the area filter and ranges) and, for bbox evaluation, boxes come from the masks.
+            detectron2 evaluates segm this way (lvis-api would use box areas when the results
+            carry boxes); same numbers as passing copies of the results without "bbox".
     """
 
-    def __init__(self, gt: Union[str, dict], results: Union[str, Sequence[dict]], max_dets: int = 300):
+    def __init__(
+        self,
+        gt: Union[str, dict],
+        results: Union[str, Sequence[dict]],
+        max_dets: int = 300,
+        areas_from_masks: bool = False,
+    ):
         self.gt = _GroundTruth(_load_json(gt, "Ground truth"))
-        self.dets = _Detections(_load_json(results, "Results"), self.gt, max_dets)
+        self.dets = _Detections(_load_json(results, "Results"), self.gt, max_dets, areas_from_masks)
         self.max_dets = max_dets
 
     def evaluate(self, iou_type: str) -> LVISEvalResult:

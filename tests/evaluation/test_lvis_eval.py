@@ -355,3 +355,13 @@ def test_segm_without_image_size_raises():
     ev.evaluate("bbox")  # boxes need no image size
     with pytest.raises(ValueError, match="Image 1 has no height/width"):
         ev.evaluate("segm")
+
+
+def test_areas_from_masks_equals_dropping_boxes(generated):
+    gt, results = generated
+    masks_only = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
+    for iou_type in ("bbox", "segm"):
+        a = LVISEval(gt, results, areas_from_masks=True).evaluate(iou_type)
+        b = LVISEval(gt, masks_only).evaluate(iou_type)
+        assert a.metrics == b.metrics
+        np.testing.assert_array_equal(a.precision, b.precision)
