@@ -23,12 +23,17 @@ class CategoricalTable:
 
     def __init__(self, weights: np.ndarray):
         self.support = np.flatnonzero(weights > 0)
-        self.cdf = np.cumsum(weights[self.support], dtype=np.float64)
+        w = weights[self.support]
+        self.cdf = None if (w == w[:1]).all() else np.cumsum(w, dtype=np.float64)  # None: uniform
 
     def draw(self, u: np.ndarray) -> np.ndarray:
         """Entries for uniforms ``u`` in [0, 1)."""
-        i = np.searchsorted(self.cdf, u * self.cdf[-1], side="right")
-        return self.support[np.minimum(i, len(self.support) - 1)]
+        last = len(self.support) - 1
+        if self.cdf is None:
+            i = (u * len(self.support)).astype(np.int64)
+        else:
+            i = np.searchsorted(self.cdf, u * self.cdf[-1], side="right")
+        return self.support[np.minimum(i, last)]
 
 
 class ClassWeightedSampler(LTSampler):

@@ -52,9 +52,9 @@ class ProgressiveSampler(ClassWeightedSampler):
         if ims_per_batch is None:
             raise ValueError("ProgressiveSampler needs ims_per_batch (SOLVER.IMS_PER_BATCH) to follow progress")
         counts = self.index.class_counts
-        self._ib = CategoricalTable(q_power_weights(counts, 1.0))
         self._set_class_weights(q_power_weights(counts, 0.0))  # validates; p^CB
         self._cb = self._table
+        self._ib = CategoricalTable(q_power_weights(counts, 1.0))
         self.epoch_iters = math.ceil(self.index.num_samples / ims_per_batch)
         self._init_distribution(total=total, unit=unit, schedule_start=schedule_start, progress=progress)
 
@@ -111,4 +111,7 @@ class ProgressiveSampler(ClassWeightedSampler):
     def _draw_classes(self, rng, first, size):
         t = self.progress_at(np.arange(first, first + size))
         balanced = rng.random(size) < t
-        return np.where(balanced, self._cb.draw(rng.random(size)), self._ib.draw(rng.random(size)))
+        u = rng.random(size)
+        classes = self._ib.draw(u)
+        classes[balanced] = self._cb.draw(u[balanced])
+        return classes
