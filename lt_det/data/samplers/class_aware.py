@@ -42,7 +42,9 @@ class ClassAwareSampler(ClassWeightedSampler):
     def _configure(self, num_samples_per_class):
         m = int(num_samples_per_class)
         if m < 1 or m != num_samples_per_class:
-            raise ValueError(f"Class-aware samples per class must be a positive integer, got {num_samples_per_class}")
+            raise ValueError(
+                f"Class-aware samples per class must be a positive integer, got {num_samples_per_class}"
+            )
         self._set_class_weights(np.ones(self.index.num_rows))
         self._m = m
         round_len = len(self._table.support) * m

@@ -14,7 +14,6 @@ trainer (an ``EventStorage`` is active, as it is when the trainer creates the lo
 in its first ``run_step``), it starts at global position ``storage.iter * IMS_PER_BATCH``:
 iteration ``i`` consumes positions ``[i * IMS_PER_BATCH, (i + 1) * IMS_PER_BATCH)``.
 """
-import logging
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter, length_hint
@@ -22,8 +21,6 @@ from typing import Callable, Dict, Iterator, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
-
-logger = logging.getLogger(__name__)
 
 # Positions of the global stream generated per block (i.i.d. samplers) or per yielded chunk of
 # an epoch (epoch-structured samplers). Large enough that per-block overheads vanish, small

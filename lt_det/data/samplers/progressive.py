@@ -24,7 +24,8 @@ class ProgressiveSampler(ClassWeightedSampler):
     (and epoch ``iteration // ceil(N / ims_per_batch)``); with ``unit`` "iter" t is that
     iteration, with "epoch" that epoch, and t/T reads
     ``clip((t - schedule_start) / (total - schedule_start), 0, 1)``. Each position draws from
-    p^CB with probability t/T, else from p^IB, which is exactly the mixture. ``set_progress(x)`` pins t/T to ``x`` instead.
+    p^CB with probability t/T, else from p^IB, which is exactly the mixture.
+    ``set_progress(x)`` pins t/T to ``x`` instead.
 
     Args:
         total: T in ``unit``.

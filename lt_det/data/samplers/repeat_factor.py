@@ -25,7 +25,9 @@ ROUNDINGS = ("stochastic", "ceil")
 _TAG_ROUND, _TAG_SHUFFLE = 0, 1
 
 
-def repeat_factors(index: ClassIndex, repeat_thresh: float, sqrt: bool = True, drop_empty: bool = False) -> np.ndarray:
+def repeat_factors(
+    index: ClassIndex, repeat_thresh: float, sqrt: bool = True, drop_empty: bool = False
+) -> np.ndarray:
     """Per-image repeat factors r(I) = max_{c in I} max(1, sqrt(t / f(c))) in float64.
 
     f(c) is the fraction of the (kept) images that contain c; ``sqrt=False`` uses t / f(c).

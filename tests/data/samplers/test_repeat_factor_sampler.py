@@ -7,7 +7,12 @@ from detectron2.data.samplers import RepeatFactorTrainingSampler
 from sampler_data import det_dicts, random_det_dicts, take
 from scipy.stats import chisquare
 
-from lt_det.data.samplers import RepeatFactorSampler, build_class_index, repeat_factors, repeat_factors_from_category_frequency
+from lt_det.data.samplers import (
+    RepeatFactorSampler,
+    build_class_index,
+    repeat_factors,
+    repeat_factors_from_category_frequency,
+)
 
 
 @pytest.mark.parametrize("sqrt", [True, False])

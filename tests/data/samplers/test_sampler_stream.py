@@ -1,12 +1,10 @@
 """The stream contract every sampler shares: determinism, rank sharding, resume, start from
-the running trainer's iteration, stage switches, state_dict, and building from a config."""
+the running trainer's iteration, stage switches, state_dict, and building from a config
+(the same inside detectron2's trainer: test_sampler_in_trainer.py)."""
 from itertools import islice
 
 import numpy as np
 import pytest
-import torch
-from detectron2.data import build_detection_train_loader
-from detectron2.engine import HookBase, SimpleTrainer
 from detectron2.utils.events import EventStorage
 from sampler_data import SAMPLERS, cls_dicts, det_dicts, take
 
@@ -197,52 +195,8 @@ def test_num_classes_from_metadata():
 
     MetadataCatalog.get("lt_sampler_test_two_classes").thing_classes = ["a", "b"]
     cfg = get_lt_cfg()
-    cfg.merge_from_list(["DATALOADER.SAMPLER_TRAIN", "QPowerSampler", "DATASETS.TRAIN", ("lt_sampler_test_two_classes",)])
+    cfg.merge_from_list(
+        ["DATALOADER.SAMPLER_TRAIN", "QPowerSampler", "DATASETS.TRAIN", ("lt_sampler_test_two_classes",)]
+    )
     with pytest.raises(ValueError, match=r"class id 2 is outside \[0, 2\)"):
         build_lt_sampler(cfg, det_dicts())  # I3 has class 2
-
-
-# ---------------------------------------------------------------------- with detectron2
-class _RecordingModel(torch.nn.Module):
-    """Records the image ids of each iteration's batch."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.zeros(1))
-        self.seen = {}
-        self.iter = None
-
-    def forward(self, batch):
-        self.seen[self.iter] = [d["image_id"] for d in batch]
-        return {"loss": self.w.sum() * 0}
-
-
-class _TellIteration(HookBase):
-    def before_step(self):
-        self.trainer.model.iter = self.trainer.iter
-
-
-def _run(sampler, start_iter, max_iter, num_workers=0):
-    model = _RecordingModel()
-    loader = build_detection_train_loader(
-        dataset=det_dicts(), mapper=lambda d: d, sampler=sampler, total_batch_size=4,
-        aspect_ratio_grouping=False, num_workers=num_workers,
-    )
-    trainer = SimpleTrainer(model, loader, torch.optim.SGD(model.parameters(), lr=0.1))
-    trainer.register_hooks([_TellIteration()])
-    trainer.train(start_iter, max_iter)
-    return model.seen
-
-
-@pytest.mark.parametrize("num_workers", [0, 2])
-def test_resumed_detectron2_training_sees_the_same_batches(num_workers):
-    # detectron2's detection loader (the sampler runs in the main process, or in each of 2
-    # workers, which then shard it) inside detectron2's SimpleTrainer: a run resumed at
-    # iteration 6 sees exactly the batches of iterations 6.. of the uninterrupted run.
-    spec = SAMPLERS["QPowerSampler"]
-    full = _run(make(spec, det_dicts(), ims_per_batch=4), 0, 10)
-    resumed = _run(make(spec, det_dicts(), ims_per_batch=4), 6, 10, num_workers=num_workers)
-    assert sorted(resumed) == [6, 7, 8, 9]
-    assert all(resumed[i] == full[i] for i in resumed)
-    stream = take(make(spec, det_dicts()), 40)
-    assert [full[i] for i in range(10)] == [stream[4 * i : 4 * i + 4].tolist() for i in range(10)]
