@@ -10,9 +10,9 @@ images by default) with the same augmentation (pad 4, random 32x32 crop, horizon
   ``RandomHorizontalFlip``, ``ToTensor``, ``Normalize``), a ``DataLoader``, and the usual
   zero_grad / forward / backward / step loop.
 
-Throughput is images per second of data loading plus the training step. Rounds alternate
-between the two so that load from other processes affects both alike; the medians are
-reported, with the data-loading-only rates. Run:
+Throughput is images per second of data loading plus the training step. The two
+pipelines alternate step by step so that load from other processes affects both alike;
+the medians over rounds are reported, with the data-loading-only rates. Run:
 
     OMP_NUM_THREADS=1 python benchmarks/bench_cls_throughput.py [--iters 10 --rounds 3 --threads 1]
 """
@@ -78,12 +78,21 @@ class PILDataset(torch.utils.data.Dataset):
         return self.transform(self.images[i]), self.labels[i]
 
 
-def timed(step, iters: int) -> float:
-    step()  # warm-up (allocations, worker start)
-    t = time.perf_counter()
+def timed_pair(step_a, step_b, iters: int):
+    """Seconds of ``iters`` calls of each step, alternating a, b, a, b, ... so that load from
+    other processes falls on both alike; one warm-up call each first."""
+    step_a()
+    step_b()
+    ta = tb = 0.0
     for _ in range(iters):
-        step()
-    return time.perf_counter() - t
+        t0 = time.perf_counter()
+        step_a()
+        t1 = time.perf_counter()
+        step_b()
+        t2 = time.perf_counter()
+        ta += t1 - t0
+        tb += t2 - t1
+    return ta, tb
 
 
 def main():
@@ -155,10 +164,12 @@ def main():
     rates = {"ours": [], "base": [], "ours_data": [], "base_data": []}
     n = args.iters * args.batch
     for r in range(args.rounds):
-        rates["ours"].append(n / timed(ours_step, args.iters))
-        rates["base"].append(n / timed(base_step, args.iters))
-        rates["ours_data"].append(n / timed(ours_data, args.iters))
-        rates["base_data"].append(n / timed(base_batch, args.iters))
+        t_ours, t_base = timed_pair(ours_step, base_step, args.iters)
+        rates["ours"].append(n / t_ours)
+        rates["base"].append(n / t_base)
+        t_ours, t_base = timed_pair(ours_data, base_batch, args.iters)
+        rates["ours_data"].append(n / t_ours)
+        rates["base_data"].append(n / t_base)
         print(
             f"round {r}: train ours {rates['ours'][-1]:.1f} img/s, baseline {rates['base'][-1]:.1f} img/s; "
             f"data only ours {rates['ours_data'][-1]:.0f} img/s, baseline {rates['base_data'][-1]:.0f} img/s",
@@ -170,8 +181,10 @@ def main():
         f"\nResNet-{args.depth}, batch {args.batch}, {args.images} images, {args.threads} thread(s), "
         f"{args.workers} worker(s); medians of {args.rounds} rounds x {args.iters} iterations"
     )
+    ratios = [a / b for a, b in zip(rates["ours"], rates["base"])]
     print(f"training (data + step): ours {med['ours']:.1f} img/s, baseline {med['base']:.1f} img/s, "
-          f"ratio ours/baseline = {med['ours'] / med['base']:.3f}")
+          f"ratio ours/baseline = {med['ours'] / med['base']:.3f} "
+          f"(per round: {', '.join(f'{x:.3f}' for x in ratios)})")
     print(f"data loading only:      ours {med['ours_data']:.0f} img/s, baseline {med['base_data']:.0f} img/s, "
           f"ratio ours/baseline = {med['ours_data'] / med['base_data']:.2f}")
 
