@@ -1,7 +1,6 @@
 """End to end: LTTrainer trains and evaluates an LTClassifier on the embedded LT-Images set."""
 import os
 
-import pytest
 import torch
 
 from lt_det.config import get_lt_cfg
