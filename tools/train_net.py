@@ -69,7 +69,7 @@ def load_config(args):
                 raise UserInputError(
                     f"{key} names unknown data set {name!r}; register it (e.g. "
                     "lt_det.data.datasets.register_lvis_format) or use a built-in one such as "
-                    "lt_shapes_train / lt_shapes_val / lvis_v1_train / lvis_v1_val"
+                    "lt_shapes_train, lvis_v1_train, lt_images_train or cifar100_lt_100_train"
                 )
     cfg.freeze()
     return cfg
