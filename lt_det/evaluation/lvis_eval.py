@@ -119,6 +119,12 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.
     return pos, found
 
 
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct integer keys (np.unique without its one-off import of numpy.ma)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+
+
 def _unique_ids(ids: np.ndarray, what: str) -> np.ndarray:
     """Sorting order of ``ids``; a repeated id is a ValueError."""
     order = np.argsort(ids, kind="stable")
@@ -235,7 +241,7 @@ class _GroundTruth:
         self._sizes = None
 
         num_cats = len(self.cat_ids)
-        self.pos_keys = np.unique(self.img * num_cats + self.cat)
+        self.pos_keys = _sorted_unique(self.img * num_cats + self.cat)
         self.neg_keys = self._image_category_keys("neg_category_ids")
         self.not_exhaustive_keys = self._image_category_keys("not_exhaustive_category_ids")
 
@@ -255,7 +261,7 @@ class _GroundTruth:
         )
         img = np.repeat(np.arange(len(self.images)), lengths)
         cat, found = _positions(self.cat_ids, flat)
-        return np.unique(img[found] * len(self.cat_ids) + cat[found])
+        return _sorted_unique(img[found] * len(self.cat_ids) + cat[found])
 
     def image_sizes(self) -> List[List[int]]:
         """[height, width] of every image (sorted by id); masks need them."""
