@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .common import EMPTY_IMAGE_POLICIES, LTSampler, block_rng, build_class_index, epoch_stream
+from .common import EMPTY_IMAGE_POLICIES, LazyShuffle, LTSampler, block_rng, build_class_index, epoch_stream
 
 # Largest epoch materialised (int64 indices: 2 GiB).
 MAX_EPOCH_LENGTH = 1 << 28
@@ -74,9 +74,7 @@ class ClassQuotaSampler(LTSampler):
     def _draw_epoch(self, e: int) -> np.ndarray:
         full = np.repeat(self.index.class_members, self._copies[self._row_of_member])
         subset = self._subset(e) if self._fixed is None else self._fixed
-        epoch = np.concatenate((full, subset))
-        block_rng(self.seed, e, _TAG_SHUFFLE).shuffle(epoch)
-        return epoch
+        return LazyShuffle(np.concatenate((full, subset)), (self.seed, e, _TAG_SHUFFLE))
 
     def _stream_from(self, pos: int):
         return epoch_stream(self._draw_epoch, None, pos, self.block_size, fixed_size=self._epoch_len)

@@ -10,6 +10,7 @@ from .build import SAMPLER_REGISTRY
 from .common import (
     EMPTY_IMAGE_POLICIES,
     ClassIndex,
+    LazyShuffle,
     LTSampler,
     block_rng,
     build_class_index,
@@ -143,9 +144,8 @@ class RepeatFactorSampler(LTSampler):
     def _draw_epoch(self, e: int) -> np.ndarray:
         reps = self._epoch_repeats(e)
         self._sizes[e] = int(reps.sum())
-        indices = np.repeat(np.arange(len(reps), dtype=np.int64), reps)
-        block_rng(self.seed, e, _TAG_SHUFFLE).shuffle(indices)
-        return indices
+        indices = np.repeat(np.arange(len(reps), dtype=self.index.class_members.dtype), reps)
+        return LazyShuffle(indices, (self.seed, e, _TAG_SHUFFLE))
 
     def _stream_from(self, pos: int):
         fixed = self._ceil_size if self._rounding == "ceil" else None

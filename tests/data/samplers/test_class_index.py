@@ -75,3 +75,22 @@ def test_matches_python_reference_on_random_data():
         ref = [i for i, d in enumerate(dicts) if any(a["category_id"] == j for a in d["annotations"])]
         assert idx.members(j).tolist() == ref
     assert np.array_equal(idx.empty, [not d["annotations"] for d in dicts])
+
+
+def test_lazy_shuffle_is_a_uniform_permutation():
+    # 4 elements in buckets of about 2: over 4800 keys each of the 4! = 24 orders should
+    # appear 200 times (chi-square), and slicing from the middle first gives the same order.
+    from itertools import permutations
+
+    from scipy.stats import chisquare
+
+    from lt_det.data.samplers.common import LazyShuffle
+
+    orders = {p: 0 for p in permutations(range(4))}
+    for k in range(4800):
+        orders[tuple(LazyShuffle(np.arange(4), (k,), bucket_size=2)[0:4].tolist())] += 1
+    assert chisquare(list(orders.values())).pvalue > 1e-3
+    a = LazyShuffle(np.arange(1000), (5, 1), bucket_size=64)
+    tail = a[700:].copy()
+    b = LazyShuffle(np.arange(1000), (5, 1), bucket_size=64)
+    assert np.array_equal(b[0:1000][700:], tail) and sorted(b[0:1000].tolist()) == list(range(1000))
