@@ -9,7 +9,11 @@ load affects both alike; medians over repeats are reported with their ratio:
    Target: within 2x.
 2. one training step (forward, backward, SGD step) of detectron2's GeneralizedRCNN on a
    small synthetic batch with ``LTStandardROIHeads`` (SoftmaxCE) vs detectron2's
-   ``StandardROIHeads`` at the same config and weights. Target: within 3%.
+   ``StandardROIHeads`` at the same config and weights, with a second stock model as a
+   control whose ratio shows the noise. Target: within 3%.
+
+On CPU the clock is the process's CPU time (wall-clock time on a shared machine varies by
+several percent between identical steps); on CUDA it is the wall clock after a synchronise.
 
 Usage:
     python benchmarks/bench_losses.py [--device cpu|cuda] [--threads N] [--repeats R]
@@ -58,22 +62,31 @@ def _sync(device):
 
 
 def _time_once(fn, device) -> float:
+    # On CPU the process's CPU time: the wall clock of a machine shared with other jobs
+    # varies by several percent from step to step, the work done does not.
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
     _sync(device)
-    start = time.perf_counter()
+    start = clock()
     fn()
     _sync(device)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def interleaved(fns, device, repeats: int, warmup: int = 2):
-    """Median seconds of each callable, run in round-robin order."""
+    """Seconds of each callable per round. Rounds alternate the order (A B, B A, ...) so
+    that neither a drift of the machine's load nor the position in a round favours one."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     times = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            times[i].append(_time_once(fn, device))
+    for r in range(repeats):
+        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            times[i].append(_time_once(fns[i], device))
+    return times
+
+
+def medians(times):
     return [statistics.median(t) for t in times]
 
 
@@ -102,7 +115,7 @@ def bench_losses(device, repeats: int, num_classes: int = 1203, num_rois: int = 
             logits.grad = None
             loss(logits, labels).backward()
 
-        ours, base = interleaved([run_loss, run_baseline], device, repeats)
+        ours, base = medians(interleaved([run_loss, run_baseline], device, repeats))
         print(f"{name:<16}{loss.num_logits():>7}{ours * 1e3:>10.1f}{base * 1e3:>10.1f}{ours / base:>8.2f}")
 
 
@@ -159,16 +172,19 @@ def bench_training_step(repeats: int, num_classes: int = 1203, size: int = 256):
 
     torch.manual_seed(0)
     stock = build_model(tiny_rcnn_cfg("StandardROIHeads", num_classes))
+    # A second stock model measures the noise floor: its ratio to the first should be 1.
+    control = build_model(tiny_rcnn_cfg("StandardROIHeads", num_classes))
     ours = build_model(tiny_rcnn_cfg("LTStandardROIHeads", num_classes))
+    control.load_state_dict(stock.state_dict())
     ours.load_state_dict(stock.state_dict())
     batch = synthetic_batch(2, size, num_classes)
     steps = []
-    for model in (stock, ours):
+    for model in (stock, control, ours):
         model.train()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
 
         def step(model=model, optimizer=optimizer):
-            torch.manual_seed(1)  # same proposal sampling in both models
+            torch.manual_seed(1)  # same proposal sampling in every model
             with EventStorage():
                 losses = model(batch)
             optimizer.zero_grad()
@@ -178,12 +194,21 @@ def bench_training_step(repeats: int, num_classes: int = 1203, size: int = 256):
         steps.append(step)
     print(
         f"\n[2] GeneralizedRCNN training step (R18-GN-FPN, {num_classes} classes, 2 images "
-        f"{size}x{size}, 512 RoIs/image, CPU, {torch.get_num_threads()} threads)"
+        f"{size}x{size}, 512 RoIs/image, CPU time, {torch.get_num_threads()} threads, "
+        f"{repeats} rounds)"
     )
-    t_stock, t_ours = interleaved(steps, torch.device("cpu"), repeats)
+    times = interleaved(steps, torch.device("cpu"), repeats)
+    t_stock, t_control, t_ours = medians(times)
     print(f"{'stock StandardROIHeads':<34}{t_stock * 1e3:>10.1f} ms")
+    print(f"{'stock again (control)':<34}{t_control * 1e3:>10.1f} ms")
     print(f"{'LTStandardROIHeads (SoftmaxCE)':<34}{t_ours * 1e3:>10.1f} ms")
-    print(f"{'ratio':<34}{t_ours / t_stock:>10.3f}")
+    # Per-round ratios: each round runs the models back to back, so slow drifts of the
+    # machine's load cancel; the control's spread is the measurement's noise.
+    for label, other in (("control / stock", times[1]), ("LT / stock", times[2])):
+        ratios = [o / s for s, o in zip(times[0], other)]
+        q1, q3 = np.percentile(ratios, [25, 75])
+        print(f"{label + ' per-round ratio':<34}{statistics.median(ratios):>10.3f}  IQR [{q1:.3f}, {q3:.3f}]")
+    print(f"{'LT / stock, ratio of medians':<34}{t_ours / t_stock:>10.3f}")
 
 
 def main():
@@ -191,7 +216,7 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: keep)")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--step-repeats", type=int, default=15)
+    parser.add_argument("--step-repeats", type=int, default=30)
     parser.add_argument("--skip-model", action="store_true", help="only the loss benchmark")
     args = parser.parse_args()
     if args.threads:
