@@ -149,7 +149,7 @@ def main():
         print(json.dumps(worker(*sys.argv[2:6])))
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--num-images", type=int, default=2000, help="images of the bbox case")
+    p.add_argument("--num-images", type=int, default=2000, help="images of the bbox case (0: skip)")
     p.add_argument("--dets", type=int, default=300, help="detections per image of the bbox case")
     p.add_argument("--segm-images", type=int, default=500, help="images of the segm case (0: skip)")
     p.add_argument("--segm-dets", type=int, default=300, help="detections per image of the segm case")
@@ -161,7 +161,9 @@ def main():
     workdir = args.workdir or os.path.join(tempfile.gettempdir(), "lt_det_bench_lvis_eval")
     os.makedirs(workdir, exist_ok=True)
 
-    cases = [("bbox", f"bbox_{args.num_images}x{args.dets}_s{args.seed}", args.num_images, args.dets, False)]
+    cases = []
+    if args.num_images > 0:
+        cases.append(("bbox", f"bbox_{args.num_images}x{args.dets}_s{args.seed}", args.num_images, args.dets, False))
     if args.segm_images > 0:
         cases.append(("segm", f"segm_{args.segm_images}x{args.segm_dets}_s{args.seed}", args.segm_images,
                       args.segm_dets, True))

@@ -120,7 +120,8 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """Sorted distinct integer keys (np.unique without its one-off import of numpy.ma)."""
+    """Sorted distinct integer keys (np.unique, and np.isin through it, import numpy.ma on
+    first use: a tenth of a second of a small evaluation)."""
     keys = np.sort(keys)
     return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
 
@@ -241,6 +242,9 @@ class _GroundTruth:
         self._sizes = None
 
         num_cats = len(self.cat_ids)
+        # Categories with (non-ignored) ground truth; the others are left out of every mean.
+        self.has_gt = np.zeros(num_cats, dtype=bool)
+        self.has_gt[self.cat[~self.ignore]] = True
         self.pos_keys = _sorted_unique(self.img * num_cats + self.cat)
         self.neg_keys = self._image_category_keys("neg_category_ids")
         self.not_exhaustive_keys = self._image_category_keys("not_exhaustive_category_ids")
@@ -343,9 +347,12 @@ class _Detections:
 
         # Federated rule: keep categories the image's ground truth speaks about (positive or
         # negative). It commutes with the area filter below, and running it first spares
-        # mask decoding for the detections it drops.
+        # mask decoding for the detections it drops. Detections of categories without
+        # non-ignored ground truth go too: such a category is -1 in every area range (each
+        # range is inside "all") and left out of every mean, and matching never crosses
+        # categories, so they cannot change any number.
         keys = img * len(gt.cat_ids) + cat
-        known = np.flatnonzero(np.isin(keys, gt.pos_keys) | np.isin(keys, gt.neg_keys))
+        known = np.flatnonzero(gt.has_gt[cat] & (_positions(gt.pos_keys, keys)[1] | _positions(gt.neg_keys, keys)[1]))
         keep, img, cat, scores, keys = keep[known], img[known], cat[known], scores[known], keys[known]
         if boxes is not None:
             self.box_area = True
@@ -372,7 +379,7 @@ class _Detections:
         valid = np.flatnonzero((area > 0) & (area < np.inf))  # lvis-api's area filter
         self.index = keep[valid]  # position in the results list (ascending: file order)
         self.img, self.cat, self.score, self.area = img[valid], cat[valid], scores[valid], area[valid]
-        self.not_exhaustive = np.isin(keys[valid], gt.not_exhaustive_keys)
+        self.not_exhaustive = _positions(gt.not_exhaustive_keys, keys[valid])[1]
         self._boxes = None if boxes is None else boxes[valid]
         self._rles = None if rles is None else [rles[i] for i in valid]
 
@@ -489,16 +496,6 @@ def greedy_match(
     return matched, matched_ignored
 
 
-def _segment_cumsum(x: np.ndarray, seg_length: np.ndarray) -> np.ndarray:
-    """Cumulative sum along the last axis, restarting at each of the consecutive segments."""
-    cs = np.cumsum(x, axis=-1, dtype=np.int32)
-    ends = np.cumsum(seg_length)
-    before = np.zeros(cs.shape[:-1] + (len(seg_length),), dtype=np.int32)
-    nonempty_after_first = (ends - seg_length) > 0
-    before[..., nonempty_after_first] = cs[..., (ends - seg_length)[nonempty_after_first] - 1]
-    return cs - np.repeat(before, seg_length, axis=-1)
-
-
 def _min_count_for_recall(num_gt: np.ndarray, recall: np.ndarray) -> np.ndarray:
     """Smallest integer m with ``m / num_gt >= recall`` in float64, as an (S, R) array.
 
@@ -516,14 +513,22 @@ def _min_count_for_recall(num_gt: np.ndarray, recall: np.ndarray) -> np.ndarray:
 
 
 def accumulate(
-    tp: np.ndarray, fp: np.ndarray, cat: np.ndarray, num_gt: np.ndarray, num_cats: int
+    tp: np.ndarray, counted: np.ndarray, cat: np.ndarray, num_gt: np.ndarray, num_cats: int
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Precision at the recall points and final recall per threshold and category.
 
+    lvis-api computes precision ``tp / (fp + tp)`` after every detection, replaces it by its
+    running maximum from the right and reads it at the first detection reaching each recall
+    point. Precision only rises at a true positive, so that right-to-left maximum equals the
+    maximum over the true positives at or after the position, and the first detection
+    reaching recall m / num_gt is the m-th true positive: everything is computed on the
+    true positives alone, with the same float operations (same values).
+
     Args:
-        tp, fp: (T, N) bool, detections already ranked per category (category-major).
+        tp: (T, N) bool, true positives, detections ranked per category (category-major).
+        counted: (T, N) bool, detections that are not ignored (true and false positives).
         cat: (N,) category index of each detection (non-decreasing).
-        num_gt: number of non-ignored ground truth per category (K,).
+        num_gt: (K,) number of non-ignored ground truth per category.
         num_cats: K.
 
     Returns:
@@ -535,30 +540,29 @@ def accumulate(
     cats = np.flatnonzero(num_gt > 0)
     if cats.size == 0:
         return precision, recall
-    starts = np.searchsorted(cat, np.arange(num_cats), side="left")
-    ends = np.searchsorted(cat, np.arange(num_cats), side="right")
-    n = len(cat)
-    tp_cum = _segment_cumsum(tp, ends - starts)
-    fp_cum = _segment_cumsum(fp, ends - starts)
-    target = _min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS)  # (S, R)
-    big = np.int64(n + 2)
-    queries = cats[:, None] * big + target
-    seg_start, seg_end = starts[cats], ends[cats]
-    has_dets = seg_end > seg_start
+    all_cats = np.arange(num_cats)
+    seg_start = np.searchsorted(cat, all_cats, side="left")
+    # The k-th recall point needs target[k] true positives; recall 0 reads from the first.
+    first = np.maximum(_min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS), 1) - 1  # (S, R)
+    counted_cum = np.cumsum(counted, axis=1, dtype=np.int64)
+    counted_before = np.concatenate([np.zeros((num_thr, 1), np.int64), counted_cum], axis=1)[:, seg_start]
     for t in range(num_thr):
-        tpf, fpf = tp_cum[t].astype(np.float64), fp_cum[t].astype(np.float64)
-        pr = tpf / (fpf + tpf + np.spacing(1))
-        found = np.searchsorted(cat * big + tp_cum[t], queries, side="left")  # (S, R)
-        inside = found < seg_end[:, None]
-        # Max of pr over [found_k, found_k+1) and [found_R, end), then a suffix max over k:
-        # max(pr[found_k:end]), i.e. lvis-api's right-to-left monotone precision at found_k.
-        bounds = np.concatenate([found, seg_end[:, None]], axis=1).ravel()
-        pr_pad = np.append(pr, 0.0)
-        pieces = np.maximum.reduceat(pr_pad, np.minimum(bounds, n)).reshape(len(cats), num_rec + 1)[:, :num_rec]
-        pieces = np.where(inside, pieces, 0.0)
+        pos = np.flatnonzero(tp[t])  # true positives in rank order, (M,)
+        c = cat[pos]
+        tp_start = np.searchsorted(c, all_cats, side="left")
+        tp_end = np.searchsorted(c, all_cats, side="right")
+        n_tp = np.arange(1, len(pos) + 1) - tp_start[c]  # true positives up to here, >= 1
+        n_fp = counted_cum[t, pos] - counted_before[t, c] - n_tp
+        tpf = n_tp.astype(np.float64)
+        pr = tpf / (n_fp.astype(np.float64) + tpf + np.spacing(1))
+        # Max of pr over [idx_k, idx_k+1) and [idx_R-1, end), then a suffix max over k.
+        end = tp_end[cats][:, None]
+        idx = np.minimum(tp_start[cats][:, None] + first, end)  # (S, R), clamped to the category
+        bounds = np.concatenate([idx, end], axis=1).ravel()
+        pieces = np.maximum.reduceat(np.append(pr, 0.0), bounds)
+        pieces = np.where(idx < end, pieces.reshape(len(cats), num_rec + 1)[:, :num_rec], 0.0)
         precision[t][:, cats] = np.maximum.accumulate(pieces[:, ::-1], axis=1)[:, ::-1].T
-        last = tpf[np.maximum(seg_end - 1, 0)] if n else np.zeros(len(cats))
-        recall[t, cats] = np.where(has_dets, last / num_gt[cats], 0.0)
+        recall[t, cats] = (tp_end[cats] - tp_start[cats]) / num_gt[cats]
     return precision, recall
 
 
@@ -669,8 +673,8 @@ class LVISEval:
         dt_area = dt.area[dt_order][None, :]
         unmatched_ignored = (dt_area < lower) | (dt_area > upper) | dt.not_exhaustive[dt_order][None, :]
         ignored = np.where(matched, matched_ignored, unmatched_ignored[None])  # (T, A, N)
-        tp = matched & ~ignored
-        fp = ~matched & ~ignored
+        counted = ~ignored
+        tp = matched & counted
 
         # Rank each category's detections over all images: score, image id, file order.
         rank = np.lexsort((dt.index[dt_order], dt.img[dt_order], -dt.score[dt_order], dt.cat[dt_order]))
@@ -682,7 +686,7 @@ class LVISEval:
         for a in range(num_area):
             num_gt = np.bincount(gt_cat[~gt_ignore[a]], minlength=num_cats)
             precision[..., a], recall[..., a] = accumulate(
-                tp[:, a, rank], fp[:, a, rank], cat_ranked, num_gt, num_cats
+                tp[:, a, rank], counted[:, a, rank], cat_ranked, num_gt, num_cats
             )
         metrics = self._summarize(precision, recall)
         return LVISEvalResult(

@@ -365,3 +365,16 @@ def test_areas_from_masks_equals_dropping_boxes(generated):
         b = LVISEval(gt, masks_only).evaluate(iou_type)
         assert a.metrics == b.metrics
         np.testing.assert_array_equal(a.precision, b.precision)
+
+
+def test_category_with_far_more_ground_truth_than_detections(lvis_api):
+    # Category 1 has 700 objects and two detections, an FP then a TP (recall 1/700);
+    # category 2 one object and one TP. Category 1's precision is .5 at recall 0 and 0 from
+    # recall point 0.01 on (it needs 7 TPs): those unreached points must not pick up the
+    # precision 1 of category 2, ranked right after it.
+    anns = [(k + 1, 1, 1, [k % 70, k // 70, 1, 1]) for k in range(700)] + [(701, 1, 2, [0, 50, 8, 8])]
+    gt = make_gt([(1, [], [])], anns, [(1, "f", 200), (2, "f", 300)])
+    dets = [det(1, 1, [50, 50, 8, 8], 0.95), det(1, 1, [0, 0, 1, 1], 0.9), det(1, 2, [0, 50, 8, 8], 0.8)]
+    res = LVISEval(gt, dets).evaluate("bbox")
+    np.testing.assert_allclose(res.per_class_ap(), [0.5 / R, 1.0], atol=1e-12)
+    _assert_same(res, lvis_api(gt, dets, "bbox"))
