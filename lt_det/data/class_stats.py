@@ -98,27 +98,17 @@ def class_stats_from_metadata(dataset_names: Iterable[str]) -> ClassStats:
     did not (a plain detectron2 registration), they are computed from its dicts once and
     cached in the metadata.
     """
-    from detectron2.data import DatasetCatalog, MetadataCatalog
-
     names = [dataset_names] if isinstance(dataset_names, str) else list(dataset_names)
     total = None
     for name in names:
-        meta = MetadataCatalog.get(name)
-        if not meta.get("class_image_count"):
-            classes = meta.get("thing_classes")
-            if classes is None:
-                raise KeyError(f"Data set {name!r} has no thing_classes in its metadata")
-            stats = compute_class_stats(DatasetCatalog.get(name), len(classes))
-            meta.set(**stats_to_metadata(stats))
-        image_count = np.asarray(meta.class_image_count, dtype=np.int64)
-        instance_count = np.asarray(meta.class_instance_count, dtype=np.int64)
-        num_images = int(meta.num_train_images)
+        stats = _stats_of(name)
         if total is None:
-            total = [image_count, instance_count, num_images]
+            total = [stats.image_count, stats.instance_count, stats.num_images]
         else:
-            if len(image_count) != len(total[0]):
+            if len(stats.image_count) != len(total[0]):
                 raise ValueError(f"{names} do not share one class list")
-            total = [total[0] + image_count, total[1] + instance_count, total[2] + num_images]
+            total = [total[0] + stats.image_count, total[1] + stats.instance_count,
+                     total[2] + stats.num_images]
     if total is None:
         raise ValueError("No training data set given")
     return ClassStats(
@@ -127,3 +117,37 @@ def class_stats_from_metadata(dataset_names: Iterable[str]) -> ClassStats:
         frequency=[frequency_group(int(n)) for n in total[0]],
         num_images=total[2],
     )
+
+
+def _stats_of(name: str) -> ClassStats:
+    """One registered set's statistics: from its metadata, else counted once and cached."""
+    from detectron2.data import DatasetCatalog, MetadataCatalog
+
+    meta = MetadataCatalog.get(name)
+    cached = meta.get("lt_class_stats")
+    if cached is not None:
+        return cached
+    counts = meta.get("class_image_count")
+    # lt_det's own keys hold plain integer lists; detectron2's LVIS v1 metadata uses the same
+    # key for a list of {"id", "image_count"} dicts without instance counts, so it is recounted.
+    ours = (
+        counts
+        and not isinstance(counts[0], dict)
+        and meta.get("class_instance_count") is not None
+        and meta.get("num_train_images") is not None
+    )
+    if ours:
+        image_count = np.asarray(counts, dtype=np.int64)
+        stats = ClassStats(
+            image_count=image_count,
+            instance_count=np.asarray(meta.class_instance_count, dtype=np.int64),
+            frequency=[frequency_group(int(n)) for n in image_count],
+            num_images=int(meta.num_train_images),
+        )
+    else:
+        classes = meta.get("thing_classes")
+        if classes is None:
+            raise KeyError(f"Data set {name!r} has no thing_classes in its metadata")
+        stats = compute_class_stats(DatasetCatalog.get(name), len(classes))
+    meta.set(lt_class_stats=stats)
+    return stats

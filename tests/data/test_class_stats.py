@@ -28,3 +28,24 @@ def test_counts_by_hand_detection_and_classification():
 def test_out_of_range_class_is_an_error():
     with pytest.raises(ValueError, match="outside"):
         compute_class_stats([{"label": 5, "file_name": "x.png"}], 3)
+
+
+def test_detectron2_lvis_style_metadata_is_recounted():
+    # detectron2's LVIS v1 metadata stores class_image_count as [{"id", "image_count"}] without
+    # instance counts; the statistics are then counted from the data set's dicts.
+    from detectron2.data import DatasetCatalog, MetadataCatalog
+
+    from lt_det.data.class_stats import class_stats_from_metadata
+
+    name = "test_d2_style_lvis_meta"
+    DatasetCatalog.register(name, lambda: [
+        {"annotations": [{"category_id": 1}, {"category_id": 1}]},
+        {"annotations": [{"category_id": 0}]},
+    ])
+    MetadataCatalog.get(name).set(
+        thing_classes=["a", "b"],
+        class_image_count=[{"id": 1, "image_count": 50}, {"id": 2, "image_count": 60}],
+    )
+    s = class_stats_from_metadata([name])
+    assert s.image_count.tolist() == [1, 1] and s.instance_count.tolist() == [1, 2]
+    assert s.num_images == 2 and s.frequency == ["r", "r"]
