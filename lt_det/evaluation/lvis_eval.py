@@ -224,12 +224,16 @@ class _GroundTruth:
         img, found = _positions(self.img_ids, ann_img_ids)
         if not found.all():
             i = int(np.argmin(found))
-            raise ValueError(f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file")
+            raise ValueError(
+                f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file"
+            )
         ann_cat_ids = _column(anns, "category_id", np.int64, "annotation")
         cat, found = _positions(self.cat_ids, ann_cat_ids)
         if not found.all():
             i = int(np.argmin(found))
-            raise ValueError(f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file")
+            raise ValueError(
+                f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file"
+            )
         area = _column(anns, "area", np.float64, "annotation")
         boxes = _boxes(anns, "annotation")
         if not (np.isfinite(area).all() and np.isfinite(boxes).all()):
@@ -312,7 +316,9 @@ class _Detections:
         img, found = _positions(gt.img_ids, img_ids)
         if not found.all():
             i = int(np.argmin(found))
-            raise ValueError(f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth")
+            raise ValueError(
+                f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth"
+            )
         cat, found = _positions(gt.cat_ids, cat_ids)
         if not found.all():
             i = int(np.argmin(found))
@@ -327,15 +333,21 @@ class _Detections:
         if areas_from_masks:
             has_box = np.zeros(n, dtype=bool)
         else:
-            has_box = np.fromiter(map(operator.contains, results, itertools.repeat("bbox")), dtype=bool, count=n)
+            has_box = np.fromiter(
+                map(operator.contains, results, itertools.repeat("bbox")), dtype=bool, count=n
+            )
         if has_box.all():
             boxes = _boxes(results, "result")
             if not np.isfinite(boxes).all():
                 i = int(np.argmin(np.isfinite(boxes).all(1)))
-                raise ValueError(f"Result {i} (image_id {img_ids[i]}) has a non-finite bbox {boxes[i].tolist()}")
+                raise ValueError(
+                    f"Result {i} (image_id {img_ids[i]}) has a non-finite bbox {boxes[i].tolist()}"
+                )
         elif has_box.any():
             i, j = int(np.argmin(has_box)), int(np.argmax(has_box))
-            raise ValueError(f"Result {i} has no 'bbox' but result {j} has one; give all results a bbox or none")
+            raise ValueError(
+                f"Result {i} has no 'bbox' but result {j} has one; give all results a bbox or none"
+            )
         else:
             boxes = None
 
@@ -357,7 +369,8 @@ class _Detections:
         # range is inside "all") and left out of every mean, and matching never crosses
         # categories, so they cannot change any number.
         keys = img * len(gt.cat_ids) + cat
-        known = np.flatnonzero(gt.has_gt[cat] & (_positions(gt.pos_keys, keys)[1] | _positions(gt.neg_keys, keys)[1]))
+        spoken_of = _positions(gt.pos_keys, keys)[1] | _positions(gt.neg_keys, keys)[1]
+        known = np.flatnonzero(gt.has_gt[cat] & spoken_of)
         keep, img, cat, scores, keys = keep[known], img[known], cat[known], scores[known], keys[known]
         if boxes is not None:
             self.box_area = True
@@ -375,7 +388,8 @@ class _Detections:
             for i, k in zip(keep.tolist(), img.tolist()):
                 segm = results[i]["segmentation"]
                 # Fast path for the usual compressed RLE of the right size; _to_rle does the rest.
-                if type(segm) is dict and type(segm.get("counts")) in (str, bytes) and segm.get("size") == sizes[k]:
+                compressed = type(segm) is dict and type(segm.get("counts")) in (str, bytes)
+                if compressed and segm.get("size") == sizes[k]:
                     rles.append(segm)
                 else:
                     rles.append(_to_rle(segm, sizes[k][0], sizes[k][1], f"result {i}"))

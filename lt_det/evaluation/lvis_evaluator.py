@@ -175,7 +175,8 @@ class LTLVISEvaluator(DatasetEvaluator):
             self._logger.warning("No predictions from the model!")
             return {k: float("nan") for k in names}
         # As detectron2 does for segm (it drops the boxes): mask AP's area ranges use mask areas.
-        result = LVISEval(gt, results, max_dets=self._max_dets, areas_from_masks=task == "segm").evaluate(task)
+        ev = LVISEval(gt, results, max_dets=self._max_dets, areas_from_masks=task == "segm")
+        result = ev.evaluate(task)
         metrics = {k: (float(v) * 100 if v >= 0 else float("nan")) for k, v in result.metrics.items()}
         self._logger.info(f"Evaluation results for {task}:\n" + create_small_table(metrics))
         if self._output_dir and (self._per_class_csv or self._plots):
