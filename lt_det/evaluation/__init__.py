@@ -1,4 +1,4 @@
-from .build import EVALUATOR_REGISTRY, build_evaluator
+from .build import EVALUATOR_REGISTRY, build_evaluator, register_evaluator
 from .classification_evaluator import LTClassificationEvaluator, classification_metrics, shot_group
 from .lvis_eval import LVISEval, LVISEvalResult, evaluate_lvis
 from .lvis_evaluator import LTLVISEvaluator
@@ -7,6 +7,7 @@ from .per_class_report import write_per_class_report
 __all__ = [
     "EVALUATOR_REGISTRY",
     "build_evaluator",
+    "register_evaluator",
     "LTClassificationEvaluator",
     "classification_metrics",
     "shot_group",

@@ -21,3 +21,12 @@ def build_evaluator(cfg, dataset_name: str, output_dir: str):
             f"Data set {dataset_name!r} has evaluator_type {kind!r}; lt_det evaluates: {known}"
         )
     return EVALUATOR_REGISTRY.get(kind).from_cfg(cfg, dataset_name, output_dir)
+
+
+def register_evaluator(evaluator_type: str, cls) -> None:
+    """Register ``cls`` for data sets whose metadata has ``evaluator_type``.
+
+    fvcore's ``Registry.register`` keys by ``__name__`` only; evaluator types are data-set
+    vocabulary ("lvis"), so the key is given explicitly (a duplicate is still an error).
+    """
+    EVALUATOR_REGISTRY._do_register(evaluator_type, cls)

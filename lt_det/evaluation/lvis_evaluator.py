@@ -21,7 +21,7 @@ from detectron2.evaluation.coco_evaluation import instances_to_coco_json
 from detectron2.utils.file_io import PathManager
 from detectron2.utils.logger import create_small_table
 
-from .build import EVALUATOR_REGISTRY
+from .build import register_evaluator
 from .lvis_eval import LVISEval, load_json
 from .per_class_report import write_per_class_report
 
@@ -190,4 +190,4 @@ class LTLVISEvaluator(DatasetEvaluator):
 
 
 # Registered under the data sets' evaluator_type, not the class name.
-EVALUATOR_REGISTRY._do_register("lvis", LTLVISEvaluator)
+register_evaluator("lvis", LTLVISEvaluator)
