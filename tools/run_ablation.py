@@ -2,13 +2,16 @@
 """Run an ablation: one training per trick combination, then a table in the papers' layout.
 
     tools/run_ablation.py --config-file BASE.yaml --ablation ABLATION.yaml [--output-dir D]
-        [--num-gpus N] [--dry-run] [--table-only] [KEY VALUE ...]
+        [--seeds S [S ...]] [--num-gpus N] [--dry-run] [--table-only] [KEY VALUE ...]
 
 ABLATION.yaml lists the combinations (name + KEY VALUE ``opts`` and/or a ``config`` that is
 a ``_BASE_`` delta); see lt_det/utils/ablation.py. Each combination runs tools/train_net.py
 in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
 ``OUTPUT_DIR=<output-dir>/<name>``; combinations whose ``metrics_final.json`` exists are
 skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
+``--seeds`` (or the file's ``seeds``) runs every combination once per seed, seed by seed, in
+``<name>/seed<s>``; the table then shows mean ± std over the finished seeds. Runners given
+different seeds of one ablation can work side by side (e.g. one per GPU or core).
 Writes ``<output-dir>/results.md`` (top-1 error, many/medium/few accuracy; or AP, APr, APc,
 APf), ``results.json`` and ``results.png``.
 """
@@ -17,7 +20,15 @@ import os
 import subprocess
 import sys
 
-from lt_det.utils.ablation import collect, load_ablation, read_metrics, run_dir, train_command, write_report
+from lt_det.utils.ablation import (
+    check_seeds,
+    collect,
+    load_ablation,
+    read_metrics,
+    run_dir,
+    train_command,
+    write_report,
+)
 
 TRAIN_NET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_net.py")
 
@@ -27,6 +38,10 @@ def parse_args(argv=None):
     p.add_argument("--config-file", default="", help="base config (else the ablation file's 'base')")
     p.add_argument("--ablation", required=True, help="YAML list of trick combinations")
     p.add_argument("--output-dir", default="", help="default: the ablation file's output_dir")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="run each combination with these SEEDs (default: the file's seeds, else once)")
+    p.add_argument("--table-seeds", type=int, nargs="+", default=None,
+                   help="seeds to tabulate (default: --seeds); e.g. all seeds after side-by-side runners")
     p.add_argument("--num-gpus", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     p.add_argument("--table-only", action="store_true", help="only collect existing results")
@@ -49,26 +64,34 @@ def main(argv=None) -> int:
     if len(args.opts) % 2:
         print("run_ablation.py: error: trailing opts must be KEY VALUE pairs", file=sys.stderr)
         return 2
+    try:
+        seeds = check_seeds(args.seeds, "--seeds") if args.seeds is not None else ablation.seeds
+        table_seeds = check_seeds(args.table_seeds, "--table-seeds") if args.table_seeds is not None else seeds
+    except ValueError as e:
+        print(f"run_ablation.py: error: {e}", file=sys.stderr)
+        return 2
     out = args.output_dir or ablation.output_dir
     failed = []
+    runs = [(s, c) for s in (seeds or [None]) for c in ablation.combinations]
     if not args.table_only:
-        for combo in ablation.combinations:
-            if read_metrics(run_dir(out, combo)) is not None:
-                print(f"[run_ablation] {combo.name}: results exist, skipped", flush=True)
+        for i, (seed, combo) in enumerate(runs):
+            label = combo.name if seed is None else f"{combo.name} (seed {seed})"
+            if read_metrics(run_dir(out, combo, seed)) is not None:
+                print(f"[run_ablation] {label}: results exist, skipped", flush=True)
                 continue
             cmd = train_command(sys.executable, TRAIN_NET, base, combo, out,
                                 list(ablation.opts) + list(args.opts),
-                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [])
-            print("[run_ablation] " + " ".join(cmd), flush=True)
+                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [], seed=seed)
+            print(f"[run_ablation] run {i + 1}/{len(runs)}: " + " ".join(cmd), flush=True)
             if args.dry_run:
                 continue
             rc = subprocess.call(cmd)
             if rc != 0:
-                failed.append(combo.name)
-                print(f"[run_ablation] {combo.name}: train_net.py exited with {rc}", file=sys.stderr, flush=True)
+                failed.append(label)
+                print(f"[run_ablation] {label}: train_net.py exited with {rc}", file=sys.stderr, flush=True)
                 if not args.keep_going:
                     break
-    rows = collect(ablation, out)
+    rows = collect(ablation, out, seeds=table_seeds)
     if not args.dry_run:
         print(write_report(rows, out), flush=True)
         print(f"[run_ablation] table: {os.path.join(out, 'results.md')}", flush=True)

@@ -5,6 +5,7 @@ An ablation file is YAML::
     base: configs/...yaml            # optional; tools/run_ablation.py --config-file wins
     output_dir: output/ablation      # optional; one sub-directory per combination
     opts: [SOLVER.MAX_ITER, 100]     # optional; applied to every combination
+    seeds: [0, 1, 2]                 # optional; every combination runs once per SEED
     combinations:
       - name: CE
         opts: []
@@ -17,6 +18,11 @@ Each run writes ``<output_dir>/<name>/metrics_final.json`` (tools/train_net.py);
 file exists is skipped, so an interrupted ablation resumes. The results table follows the
 papers' layout: top-1 error and many / medium / few accuracy for classification,
 AP / APr / APc / APf for detection.
+
+With ``seeds`` each combination runs under ``SEED s`` in ``<output_dir>/<name>/seed<s>``
+and the table shows mean ± sample standard deviation over the seeds that finished, with
+their count: on small long-tailed sets the tail metrics move by several points between
+seeds, and one seed cannot tell a trick from noise.
 """
 import json
 import os
@@ -48,6 +54,7 @@ class Ablation:
     output_dir: str
     opts: List
     combinations: List[Combination]
+    seeds: List[int] = field(default_factory=list)
 
 
 def _slug(name: str) -> str:
@@ -89,12 +96,26 @@ def load_ablation(path: str) -> Ablation:
     base_opts = list(raw.get("opts") or [])
     if len(base_opts) % 2:
         raise ValueError(f"{path}: top-level opts must be KEY VALUE pairs")
+    seeds = check_seeds(raw.get("seeds") or [], path)
     return Ablation(base=raw.get("base"), output_dir=raw.get("output_dir", "output/ablation"),
-                    opts=base_opts, combinations=out)
+                    opts=base_opts, combinations=out, seeds=seeds)
 
 
-def run_dir(output_dir: str, combo: Combination) -> str:
-    return os.path.join(output_dir, _slug(combo.name))
+def check_seeds(seeds, where: str = "seeds") -> List[int]:
+    """A list of distinct non-negative integer seeds (SEED < 0 means a random seed)."""
+    if not isinstance(seeds, (list, tuple)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ValueError(f"{where}: seeds must be a list of integers, got {seeds!r}")
+    if any(s < 0 for s in seeds):
+        raise ValueError(f"{where}: seeds must be >= 0 (a negative SEED is a random one), got {list(seeds)}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{where}: seeds repeat: {list(seeds)}")
+    return list(seeds)
+
+
+def run_dir(output_dir: str, combo: Combination, seed: Optional[int] = None) -> str:
+    """``<output_dir>/<name>``, or ``<output_dir>/<name>/seed<seed>`` for a seeded run."""
+    d = os.path.join(output_dir, _slug(combo.name))
+    return d if seed is None else os.path.join(d, f"seed{seed}")
 
 
 def read_metrics(run_output_dir: str) -> Optional[Dict[str, float]]:
@@ -117,6 +138,24 @@ def read_metrics(run_output_dir: str) -> Optional[Dict[str, float]]:
     return metrics
 
 
+def aggregate_seeds(runs: Sequence[Mapping[str, float]]) -> Dict[str, float]:
+    """Mean and sample standard deviation (n - 1; 0 for one run) of each metric that every
+    run reports, as ``key`` and ``key_std``, plus ``n_seeds``."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("aggregate_seeds needs at least one run")
+    keys = [k for k in runs[0] if all(k in r for r in runs[1:])]
+    n = len(runs)
+    out: Dict[str, float] = {}
+    for k in keys:
+        vals = [float(r[k]) for r in runs]
+        mean = sum(vals) / n
+        out[k] = mean
+        out[k + "_std"] = (sum((v - mean) ** 2 for v in vals) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    out["n_seeds"] = n
+    return out
+
+
 def columns_for(rows: Mapping[str, Optional[Mapping[str, float]]]):
     """Classification columns if any run reports top-1, else detection columns."""
     if any(m and "top1" in m for m in rows.values()):
@@ -128,16 +167,25 @@ def markdown_table(rows: Mapping[str, Optional[Mapping[str, float]]], reference:
     """A markdown table, one row per combination (``-`` where a run has no result); with
     ``reference`` ({name: {column: value}}) a paper column is added per metric it has."""
     cols = columns_for(rows)
+    seeded = any(m and "n_seeds" in m for m in rows.values())
     ref_cols = [(k, t) for k, t in cols if reference and any(k in r for r in reference.values())]
     header = ["Combination"] + [t for _, t in cols] + [f"{t} (paper)" for _, t in ref_cols]
+    header += ["Seeds"] if seeded else []
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     for name, m in rows.items():
         cells = [name]
         for key, _ in cols:
-            cells.append(f"{m[key]:.2f}" if m and key in m else "-")
+            if not m or key not in m:
+                cells.append("-")
+            elif seeded:
+                cells.append(f"{m[key]:.2f} ± {m.get(key + '_std', 0.0):.2f}")
+            else:
+                cells.append(f"{m[key]:.2f}")
         for key, _ in ref_cols:
             r = (reference or {}).get(name, {})
             cells.append(f"{r[key]:.2f}" if key in r else "-")
+        if seeded:
+            cells.append(str(int(m["n_seeds"])) if m else "0")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -155,7 +203,9 @@ def plot_table(rows: Mapping[str, Optional[Mapping[str, float]]], path: str) -> 
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
         vals = [rows[name].get(k, float("nan")) for k, _ in cols]
-        bars = ax.bar([j + i * width for j in range(len(cols))], vals, width=width, label=name)
+        err = [rows[name].get(k + "_std", 0.0) for k, _ in cols] if "n_seeds" in rows[name] else None
+        bars = ax.bar([j + i * width for j in range(len(cols))], vals, width=width, label=name,
+                      yerr=err, capsize=2 if err else 0)
         ax.bar_label(bars, fmt="%.1f", fontsize=6)
     ax.set_xticks([j + (len(names) - 1) * width / 2 for j in range(len(cols))], [t for _, t in cols])
     ax.set_ylabel("%")
@@ -167,10 +217,19 @@ def plot_table(rows: Mapping[str, Optional[Mapping[str, float]]], path: str) -> 
     plt.close(fig)
 
 
-def collect(ablation: Ablation, output_dir: Optional[str] = None) -> Dict[str, Optional[Dict[str, float]]]:
-    """{combination name: metrics or None} in the ablation's order."""
+def collect(ablation: Ablation, output_dir: Optional[str] = None,
+            seeds: Optional[Sequence[int]] = None) -> Dict[str, Optional[Dict[str, float]]]:
+    """{combination name: metrics or None} in the ablation's order; with seeds (default: the
+    ablation's) the metrics are :func:`aggregate_seeds` over the seeds whose run finished."""
     out = output_dir or ablation.output_dir
-    return {c.name: read_metrics(run_dir(out, c)) for c in ablation.combinations}
+    seeds = ablation.seeds if seeds is None else seeds
+    if not seeds:
+        return {c.name: read_metrics(run_dir(out, c)) for c in ablation.combinations}
+    rows: Dict[str, Optional[Dict[str, float]]] = {}
+    for c in ablation.combinations:
+        runs = [m for m in (read_metrics(run_dir(out, c, s)) for s in seeds) if m is not None]
+        rows[c.name] = aggregate_seeds(runs) if runs else None
+    return rows
 
 
 def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> str:
@@ -187,10 +246,15 @@ def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> st
 
 
 def train_command(python: str, train_net: str, base_config: str, combo: Combination, output_dir: str,
-                  common_opts: Sequence = (), extra_args: Sequence[str] = ()) -> List[str]:
+                  common_opts: Sequence = (), extra_args: Sequence[str] = (),
+                  seed: Optional[int] = None) -> List[str]:
     """The ``tools/train_net.py`` command line of one combination. A combination's
     ``config`` is used as ``--config-file`` instead of the base (write it as a ``_BASE_``
-    delta of the base config); the common opts come before the combination's."""
+    delta of the base config); the common opts come before the combination's, and a
+    ``seed`` (``SEED s``) comes last so that it wins."""
     config = combo.config or base_config
     opts = [str(x) for x in list(common_opts) + list(combo.opts)]
-    return [python, train_net, "--config-file", config, *extra_args, *opts, "OUTPUT_DIR", run_dir(output_dir, combo)]
+    if seed is not None:
+        opts += ["SEED", str(seed)]
+    return [python, train_net, "--config-file", config, *extra_args, *opts,
+            "OUTPUT_DIR", run_dir(output_dir, combo, seed)]

@@ -8,6 +8,7 @@ import pytest
 
 from lt_det.utils.ablation import (
     Combination,
+    aggregate_seeds,
     collect,
     load_ablation,
     markdown_table,
@@ -59,9 +60,66 @@ def test_metrics_and_table_by_hand(tmp_path):
     assert "| EQL | 20.00 | 5.00 | 18.00 | 27.00 |" in det and "APr" in det.splitlines()[0]
 
 
+def test_seed_aggregation_by_hand(tmp_path):
+    # top1 70, 72, 74 -> errors 30, 28, 26: mean 28, sample std sqrt((2^2 + 0 + 2^2) / 2) = 2.
+    # "few" is missing from seed 2, so it is dropped rather than averaged over two runs.
+    for seed, top1 in ((0, 70.0), (1, 72.0), (2, 74.0)):
+        m = {"top1": top1, "many": 90.0, "medium": 60.0 + seed}
+        if seed != 2:
+            m["few"] = 10.0
+        _write(str(tmp_path / "CE" / f"seed{seed}" / "metrics_final.json"), {"val": {"classification": m}})
+    p = tmp_path / "a.yaml"
+    p.write_text("seeds: [0, 1, 2, 3]\ncombinations:\n  - name: CE\n  - name: DRW\n")
+    ab = load_ablation(str(p))
+    assert ab.seeds == [0, 1, 2, 3]
+    assert run_dir("out", ab.combinations[0], 3) == os.path.join("out", "CE", "seed3")
+    rows = collect(ab, str(tmp_path))  # seed 3 and every DRW run are missing
+    ce = rows["CE"]
+    assert ce["n_seeds"] == 3 and rows["DRW"] is None
+    assert ce["top1_error"] == pytest.approx(28.0) and ce["top1_error_std"] == pytest.approx(2.0)
+    assert ce["many_std"] == 0.0 and ce["medium"] == pytest.approx(61.0) and "few" not in ce
+    lines = markdown_table(rows).strip().splitlines()
+    assert lines[0] == "| Combination | Top-1 err. | Many | Medium | Few | Seeds |"
+    assert lines[2] == "| CE | 28.00 ± 2.00 | 90.00 ± 0.00 | 61.00 ± 1.00 | - | 3 |"
+    assert lines[3] == "| DRW | - | - | - | - | 0 |"
+    # One run: std 0 by convention (not NaN).
+    assert aggregate_seeds([{"AP": 5.0}]) == {"AP": 5.0, "AP_std": 0.0, "n_seeds": 1}
+    for bad in ("[0, 0]", "[-1]", "[a]", "3"):
+        p.write_text(f"seeds: {bad}\ncombinations:\n  - name: CE\n")
+        with pytest.raises(ValueError, match="seeds"):
+            load_ablation(str(p))
+
+
+def test_seeded_runner_resumes_and_tabulates(tmp_path):
+    # Seed 0 of CE is "finished" (hand-written result): a dry run with two seeds prints the
+    # three remaining commands with SEED last and a per-seed OUTPUT_DIR, and skips that one.
+    out = tmp_path / "out"
+    _write(str(out / "CE" / "seed0" / "metrics_final.json"),
+           {"val": {"classification": {"top1": 60.0, "many": 1.0, "medium": 2.0, "few": 3.0}}})
+    ablation = tmp_path / "ablation.yaml"
+    ablation.write_text("combinations:\n  - name: CE\n  - name: CS-CE\n    opts: [MODEL.LT.LOSS.NAME, CSCE]\n")
+    runner = [sys.executable, os.path.join(REPO, "tools", "run_ablation.py"), "--config-file", BASE,
+              "--ablation", str(ablation), "--output-dir", str(out)]
+    r = subprocess.run(runner + ["--seeds", "0", "1", "--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "CE (seed 0): results exist, skipped" in r.stdout
+    cmds = [line for line in r.stdout.splitlines() if "train_net.py" in line]
+    assert len(cmds) == 3
+    assert cmds[0].endswith(f"MODEL.LT.LOSS.NAME CSCE SEED 0 OUTPUT_DIR {out / 'CS-CE' / 'seed0'}")
+    assert cmds[2].endswith(f"SEED 1 OUTPUT_DIR {out / 'CS-CE' / 'seed1'}")
+    r = subprocess.run(runner + ["--seeds", "0", "1", "--table-only"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    table = (out / "results.md").read_text().splitlines()
+    assert table[2] == "| CE | 40.00 ± 0.00 | 1.00 ± 0.00 | 2.00 ± 0.00 | 3.00 ± 0.00 | 1 |"
+    r = subprocess.run(runner + ["--seeds", "1", "1"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "seeds repeat" in r.stderr
+
+
 def test_train_command():
     cmd = train_command("py", "train_net.py", "base.yaml", Combination("x", ["A", 1], None), "out", ["B", 2])
     assert cmd == ["py", "train_net.py", "--config-file", "base.yaml", "B", "2", "A", "1", "OUTPUT_DIR", os.path.join("out", "x")]
+    cmd = train_command("py", "train_net.py", "base.yaml", Combination("x", ["SEED", 5], None), "out", [], seed=7)
+    assert cmd[-4:] == ["SEED", "7", "OUTPUT_DIR", os.path.join("out", "x", "seed7")]
 
 
 def test_two_combination_ablation_writes_table(tmp_path):
