@@ -5,6 +5,8 @@ from detectron2.config import configurable
 from detectron2.utils.registry import Registry
 from torch import nn
 
+from .tau_norm import tau_normalize
+
 CLS_HEAD_REGISTRY = Registry("LT_CLS_HEAD")
 CLS_HEAD_REGISTRY.__doc__ = """
 Registry of classifier heads for ``LTClassifier`` (``MODEL.LT.CLASSIFIER.HEAD``).
@@ -58,8 +60,7 @@ class Linear(nn.Module):
         """The weight used in the current mode (tau-normalised in eval mode when tau > 0)."""
         if self.training or self.tau == 0:
             return self.weight
-        norms = self.weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        return self.weight / norms.pow(self.tau)
+        return tau_normalize(self.weight, self.tau)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return F.linear(features, self.effective_weight(), self.bias)

@@ -1,20 +1,16 @@
-"""tau-normalised classifier (Kang et al., "Decoupling Representation and Classifier for
-Long-Tailed Recognition", ICLR 2020): post hoc, ``w~_j = w_j / ||w_j||^tau``.
+"""Post hoc tau-normalised classifier (Kang et al., "Decoupling Representation and Classifier
+for Long-Tailed Recognition", ICLR 2020): ``w~_j = w_j / ||w_j||^tau`` applied once to a
+trained linear classifier, bias dropped (the paper's classifier has none).
 
-tau = 1 gives unit-norm class weights (the paper's default when not tuned), tau = 0 leaves
-the classifier unchanged. Biases are dropped (the paper's classifier has none).
+The formula itself lives in lt_det/modeling/tau_norm.py, shared with the ``Linear`` head's
+``MODEL.LT.CLASSIFIER.TAU`` (which applies it on the fly in eval mode instead).
 """
 import torch
 from torch import nn
 
+from ..modeling.tau_norm import tau_normalize
 
-def tau_normalize(weight: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    """Rows ``w_j`` of a ``[C, D]`` weight divided by ``||w_j||_2 ** tau`` (zero rows stay 0)."""
-    if weight.dim() != 2:
-        raise ValueError(f"tau-normalisation needs a [C, D] weight, got shape {tuple(weight.shape)}")
-    norms = weight.norm(p=2, dim=1, keepdim=True)
-    scale = torch.where(norms > 0, norms.clamp(min=1e-12).pow(tau), torch.ones_like(norms))
-    return weight / scale
+__all__ = ["apply_tau_norm", "tau_normalize"]
 
 
 @torch.no_grad()

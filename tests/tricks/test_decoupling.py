@@ -8,25 +8,17 @@ from torch import nn
 from lt_det.tricks.crt import freeze_modules, reinit_modules
 from lt_det.tricks.lws import LWSHead
 from lt_det.tricks.ncm import NCMHead, class_means
-from lt_det.tricks.tau_norm import apply_tau_norm, tau_normalize
+from lt_det.tricks.tau_norm import apply_tau_norm
 
 
-def test_tau_norm_by_hand():
-    w = torch.tensor([[3.0, 4.0], [0.0, 2.0], [0.0, 0.0]])  # norms 5, 2, 0
-    # tau = 1: unit rows; tau = 0.5: divide by sqrt(norm); tau = 0: unchanged; zero row stays 0.
-    assert torch.allclose(tau_normalize(w, 1.0), torch.tensor([[0.6, 0.8], [0.0, 1.0], [0.0, 0.0]]))
-    assert torch.allclose(
-        tau_normalize(w, 0.5), torch.tensor([[3 / math.sqrt(5), 4 / math.sqrt(5)], [0.0, 2 / math.sqrt(2)], [0, 0]])
-    )
-    assert torch.allclose(tau_normalize(w, 0.0), w)
+def test_apply_tau_norm_in_place():
+    # Rows with norms 5, 2, 0 become unit rows (the zero row stays 0); the bias is zeroed.
     lin = nn.Linear(2, 3)
     with torch.no_grad():
-        lin.weight.copy_(w)
+        lin.weight.copy_(torch.tensor([[3.0, 4.0], [0.0, 2.0], [0.0, 0.0]]))
     apply_tau_norm(lin, 1.0)
-    assert torch.allclose(lin.weight.norm(dim=1), torch.tensor([1.0, 1.0, 0.0]))
+    assert torch.allclose(lin.weight, torch.tensor([[0.6, 0.8], [0.0, 1.0], [0.0, 0.0]]))
     assert torch.all(lin.bias == 0)
-    with pytest.raises(ValueError, match=r"\[C, D\]"):
-        tau_normalize(torch.zeros(3))
 
 
 def test_lws_scales_logits_and_freezes_base():

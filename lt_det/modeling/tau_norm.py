@@ -1,0 +1,19 @@
+"""tau-normalisation of a classifier's weights (Kang et al., "Decoupling Representation and
+Classifier for Long-Tailed Recognition", ICLR 2020): ``w~_j = w_j / ||w_j||_2 ** tau``.
+
+Frequent classes acquire larger weight norms; dividing each class's row by its norm to the
+power tau undoes that. tau = 1 gives unit-norm rows (the paper's untuned default), tau = 0
+leaves the weight unchanged. The one implementation used by the ``Linear`` classifier head
+(``MODEL.LT.CLASSIFIER.TAU``, applied in eval mode) and by the post hoc trick
+``lt_det.tricks.tau_norm.apply_tau_norm``.
+"""
+import torch
+
+
+def tau_normalize(weight: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """Rows ``w_j`` of a ``[C, D]`` weight divided by ``||w_j||_2 ** tau`` (zero rows stay 0)."""
+    if weight.dim() != 2:
+        raise ValueError(f"tau-normalisation needs a [C, D] weight, got shape {tuple(weight.shape)}")
+    norms = weight.norm(p=2, dim=1, keepdim=True)
+    scale = torch.where(norms > 0, norms.clamp(min=1e-12).pow(tau), torch.ones_like(norms))
+    return weight / scale
