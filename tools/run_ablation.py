@@ -2,7 +2,7 @@
 """Run an ablation: one training per trick combination, then a table in the papers' layout.
 
     tools/run_ablation.py --config-file BASE.yaml --ablation ABLATION.yaml [--output-dir D]
-        [--seeds S [S ...]] [--num-gpus N] [--dry-run] [--table-only] [KEY VALUE ...]
+        [--seeds S [S ...]] [--only NAME [NAME ...]] [--num-gpus N] [--dry-run] [--table-only] [KEY VALUE ...]
 
 ABLATION.yaml lists the combinations (name + KEY VALUE ``opts`` and/or a ``config`` that is
 a ``_BASE_`` delta); see lt_det/utils/ablation.py. Each combination runs tools/train_net.py
@@ -11,7 +11,8 @@ in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
 skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
 ``--seeds`` (or the file's ``seeds``) runs every combination once per seed, seed by seed, in
 ``<name>/seed<s>``; the table then shows mean ± std over the finished seeds. Runners given
-different seeds of one ablation can work side by side (e.g. one per GPU or core).
+different seeds (or, with ``--only``, different combinations) of one ablation can work side
+by side, e.g. one per GPU or core; the table always lists every combination.
 Writes ``<output-dir>/results.md`` (top-1 error, many/medium/few accuracy; or AP, APr, APc,
 APf), ``results.json`` and ``results.png``.
 """
@@ -42,6 +43,8 @@ def parse_args(argv=None):
                    help="run each combination with these SEEDs (default: the file's seeds, else once)")
     p.add_argument("--table-seeds", type=int, nargs="+", default=None,
                    help="seeds to tabulate (default: --seeds); e.g. all seeds after side-by-side runners")
+    p.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                   help="train only these combinations (names as in the ablation file)")
     p.add_argument("--num-gpus", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     p.add_argument("--table-only", action="store_true", help="only collect existing results")
@@ -70,9 +73,16 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"run_ablation.py: error: {e}", file=sys.stderr)
         return 2
+    names = [c.name for c in ablation.combinations]
+    unknown = sorted(set(args.only or []) - set(names))
+    if unknown:
+        print(f"run_ablation.py: error: --only names {unknown} are not in {args.ablation} (it has {names})",
+              file=sys.stderr)
+        return 2
+    chosen = [c for c in ablation.combinations if args.only is None or c.name in args.only]
     out = args.output_dir or ablation.output_dir
     failed = []
-    runs = [(s, c) for s in (seeds or [None]) for c in ablation.combinations]
+    runs = [(s, c) for s in (seeds or [None]) for c in chosen]
     if not args.table_only:
         for i, (seed, combo) in enumerate(runs):
             label = combo.name if seed is None else f"{combo.name} (seed {seed})"

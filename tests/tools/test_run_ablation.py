@@ -113,6 +113,12 @@ def test_seeded_runner_resumes_and_tabulates(tmp_path):
     assert table[2] == "| CE | 40.00 ± 0.00 | 1.00 ± 0.00 | 2.00 ± 0.00 | 3.00 ± 0.00 | 1 |"
     r = subprocess.run(runner + ["--seeds", "1", "1"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "seeds repeat" in r.stderr
+    # --only trains the named combinations (the table still lists all); unknown names fail.
+    r = subprocess.run(runner + ["--seeds", "1", "--only", "CE", "--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    cmds = [line for line in r.stdout.splitlines() if "train_net.py" in line]
+    assert r.returncode == 0 and len(cmds) == 1 and cmds[0].endswith(f"SEED 1 OUTPUT_DIR {out / 'CE' / 'seed1'}")
+    r = subprocess.run(runner + ["--only", "DRW"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "'DRW'" in r.stderr
 
 
 def test_train_command():
