@@ -1,4 +1,5 @@
 """Registry and builder of long-tailed training samplers."""
+import logging
 from typing import List
 
 from detectron2.utils.registry import Registry
@@ -25,7 +26,11 @@ def build_lt_sampler(cfg, dataset_dicts: List[dict]):
             f"{sorted(k for k, _ in SAMPLER_REGISTRY)}; detectron2's own samplers "
             "(TrainingSampler, RepeatFactorTrainingSampler, ...) are built by detectron2"
         )
-    return SAMPLER_REGISTRY.get(name)(cfg, dataset_dicts)
+    sampler = SAMPLER_REGISTRY.get(name)(cfg, dataset_dicts)
+    logging.getLogger(__name__).info(
+        "Using lt_det training sampler %s on %d samples: %s", name, len(dataset_dicts), sampler.distribution()
+    )
+    return sampler
 
 
 def is_lt_sampler(name: str) -> bool:

@@ -119,6 +119,12 @@ class RepeatFactorSampler(LTSampler):
         if not factors.any():
             raise ValueError("RepeatFactorSampler: every image is dropped (no annotations anywhere)")
         self.factors = factors
+        logger.info(
+            "RepeatFactorSampler (t=%g, %s): %d of %d images repeated, expected epoch %.0f images "
+            "(x%.2f), largest factor %.2f", repeat_thresh, "sqrt" if sqrt else "linear",
+            int((factors > 1).sum()), len(factors), float(factors.sum()),
+            float(factors.sum()) / max(1, len(factors)), float(factors.max()),
+        )
         if rounding == "ceil":
             self._ceil = np.ceil(factors).astype(np.int64)
             self._ceil_size = int(self._ceil.sum())

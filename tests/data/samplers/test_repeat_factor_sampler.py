@@ -40,6 +40,14 @@ def test_hand_derived_factors():
     np.testing.assert_allclose(repeat_factors(idx, 0.4, sqrt=False), [1, 2, 1, 2, 1], rtol=1e-15)
 
 
+def test_logs_factor_summary(caplog):
+    # The factors of test_hand_derived_factors, (1, sqrt2, 1, sqrt2, 1): 2 of 5 images are
+    # repeated, expected epoch 3 + 2 sqrt2 = 5.83 images (x1.17), largest factor sqrt2 = 1.41.
+    with caplog.at_level("INFO", logger="lt_det.data.samplers.repeat_factor"):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, seed=0, rank=0, world_size=1)
+    assert "t=0.4, sqrt): 2 of 5 images repeated, expected epoch 6 images (x1.17), largest factor 1.41" in caplog.text
+
+
 def test_drop_equals_detectron2_on_filtered_dicts():
     dicts = random_det_dicts(800, 20, seed=2)
     kept = [d for d in dicts if d["annotations"]]
