@@ -20,8 +20,8 @@ papers' layout: top-1 error and many / medium / few accuracy for classification,
 AP / APr / APc / APf for detection.
 
 With ``seeds`` each combination runs under ``SEED s`` in ``<output_dir>/<name>/seed<s>``
-and the table shows mean ± sample standard deviation over the seeds that finished, with
-their count: on small long-tailed sets the tail metrics move by several points between
+and the table shows mean ± sample standard deviation over the seeds that finished (the
+plain value while only one has), with their count: on small long-tailed sets the tail metrics move by several points between
 seeds, and one seed cannot tell a trick from noise.
 """
 import json
@@ -177,7 +177,7 @@ def markdown_table(rows: Mapping[str, Optional[Mapping[str, float]]], reference:
         for key, _ in cols:
             if not m or key not in m:
                 cells.append("-")
-            elif seeded:
+            elif seeded and m.get("n_seeds", 1) > 1:
                 cells.append(f"{m[key]:.2f} ± {m.get(key + '_std', 0.0):.2f}")
             else:
                 cells.append(f"{m[key]:.2f}")
