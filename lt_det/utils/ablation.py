@@ -190,8 +190,9 @@ def markdown_table(rows: Mapping[str, Optional[Mapping[str, float]]], reference:
     return "\n".join(lines) + "\n"
 
 
-def plot_table(rows: Mapping[str, Optional[Mapping[str, float]]], path: str) -> None:
-    """Grouped bars: one group per metric column, one bar per combination."""
+def plot_table(rows: Mapping[str, Optional[Mapping[str, float]]], path: str, title: str = "ablation") -> None:
+    """Grouped bars: one group per metric column, one bar per combination (error bars: the
+    standard deviation over seeds)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -209,7 +210,7 @@ def plot_table(rows: Mapping[str, Optional[Mapping[str, float]]], path: str) -> 
         ax.bar_label(bars, fmt="%.1f", fontsize=6)
     ax.set_xticks([j + (len(names) - 1) * width / 2 for j in range(len(cols))], [t for _, t in cols])
     ax.set_ylabel("%")
-    ax.set_title("ablation")
+    ax.set_title(title)
     if names:
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -241,7 +242,8 @@ def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> st
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(rows, f, indent=1)
     if plot:
-        plot_table(rows, os.path.join(output_dir, "results.png"))
+        plot_table(rows, os.path.join(output_dir, "results.png"),
+                   title=os.path.basename(os.path.normpath(output_dir)) or "ablation")
     return table
 
 
