@@ -27,9 +27,9 @@ def build_lt_sampler(cfg, dataset_dicts: List[dict]):
             "(TrainingSampler, RepeatFactorTrainingSampler, ...) are built by detectron2"
         )
     sampler = SAMPLER_REGISTRY.get(name)(cfg, dataset_dicts)
-    logging.getLogger(__name__).info(
-        "Using lt_det training sampler %s on %d samples: %s", name, len(dataset_dicts), sampler.distribution()
-    )
+    # distribution() belongs to LTSampler; a registered sampler need only be a Sampler.
+    params = sampler.distribution() if hasattr(sampler, "distribution") else {}
+    logging.getLogger(__name__).info("Using lt_det training sampler %s on %d samples %s", name, len(dataset_dicts), params)
     return sampler
 
 
