@@ -10,7 +10,8 @@ in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
 ``OUTPUT_DIR=<output-dir>/<name>``; combinations whose ``metrics_final.json`` exists are
 skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
 ``--seeds`` (or the file's ``seeds``) runs every combination once per seed, seed by seed, in
-``<name>/seed<s>``; the table then shows mean ± std over the finished seeds. Runners given
+``<name>/seed<s>``; the table shows mean ± std over the finished runs of the file's seeds and
+``--seeds`` together (``--table-seeds`` picks others). Runners given
 different seeds (or, with ``--only``, different combinations) of one ablation can work side
 by side, e.g. one per GPU or core; the table always lists every combination.
 Writes ``<output-dir>/results.md`` (top-1 error, many/medium/few accuracy; or AP, APr, APc,
@@ -42,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="run each combination with these SEEDs (default: the file's seeds, else once)")
     p.add_argument("--table-seeds", type=int, nargs="+", default=None,
-                   help="seeds to tabulate (default: --seeds); e.g. all seeds after side-by-side runners")
+                   help="seeds to tabulate (default: the file's seeds and --seeds together)")
     p.add_argument("--only", nargs="+", default=None, metavar="NAME",
                    help="train only these combinations (names as in the ablation file)")
     p.add_argument("--num-gpus", type=int, default=1)
@@ -69,7 +70,9 @@ def main(argv=None) -> int:
         return 2
     try:
         seeds = check_seeds(args.seeds, "--seeds") if args.seeds is not None else ablation.seeds
-        table_seeds = check_seeds(args.table_seeds, "--table-seeds") if args.table_seeds is not None else seeds
+        # A runner given a subset (--seeds 1 --only X) must not shrink the shared table to it.
+        table_seeds = (check_seeds(args.table_seeds, "--table-seeds") if args.table_seeds is not None
+                       else sorted(set(ablation.seeds) | set(seeds)))
     except ValueError as e:
         print(f"run_ablation.py: error: {e}", file=sys.stderr)
         return 2

@@ -112,6 +112,14 @@ def test_seeded_runner_resumes_and_tabulates(tmp_path):
     table = (out / "results.md").read_text().splitlines()
     # One finished seed: plain values (a standard deviation of one run means nothing).
     assert table[2] == "| CE | 40.00 | 1.00 | 2.00 | 3.00 | 1 |"
+    # A runner for seed 1 only still tabulates the file's seeds: with "seeds: [0]" in the file,
+    # --seeds 1 --table-only keeps CE's seed-0 result (seed 1 has none yet).
+    seeded = tmp_path / "seeded.yaml"
+    seeded.write_text("seeds: [0]\n" + ablation.read_text())
+    r = subprocess.run(runner[:-4] + ["--ablation", str(seeded), "--output-dir", str(out), "--seeds", "1", "--table-only"],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "results.md").read_text().splitlines()[2] == "| CE | 40.00 | 1.00 | 2.00 | 3.00 | 1 |"
     r = subprocess.run(runner + ["--seeds", "1", "1"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "seeds repeat" in r.stderr
     # --only trains the named combinations (the table still lists all); unknown names fail.
