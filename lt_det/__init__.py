@@ -5,4 +5,4 @@ evaluators) in detectron2's and lt_det's registries.
 """
 __version__ = "0.1.0"
 
-from . import config, data, engine, evaluation, losses, modeling, solver, tricks  # noqa: F401,E402
+from . import config, data, engine, evaluation, losses, modeling, solver  # noqa: F401,E402

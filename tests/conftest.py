@@ -6,6 +6,77 @@ import tempfile
 os.environ.setdefault("LT_DET_CACHE", tempfile.mkdtemp(prefix="lt_det_test_cache_"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
+from detectron2.layers import CNNBlockBase  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+# Tiny stand-ins with the LTClassifier API (docs/classification.md) for the trick tests.
+class _Scale(CNNBlockBase):
+    def __init__(self, factor):
+        super().__init__(1, 1, 1)
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+
+class TinyBackbone(nn.Module):
+    """detectron2-ResNet-like: ``stem``, ``stages``, ``stage_names``; "res2" doubles, "res3"
+    adds 1, so where mixing happens changes the result in a way we can compute by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Identity()
+        self.stages = nn.ModuleList([_Scale(2.0), _AddOne()])
+        self.stage_names = ("res2", "res3")
+
+    def forward(self, x):
+        x = self.stem(x)
+        out = {}
+        for name, stage in zip(self.stage_names, self.stages):
+            x = stage(x)
+            out[name] = x
+        return out
+
+
+class _AddOne(nn.Module):
+    def forward(self, x):
+        return x + 1.0
+
+
+class TinyClassifier(nn.Module):
+    """features = spatial mean of the backbone output; logits = a linear head; CE loss."""
+
+    def __init__(self, dim: int = 2, num_classes: int = 2):
+        super().__init__()
+        self.backbone = TinyBackbone()
+        self.in_feature = "res3"
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.head = nn.Linear(dim, num_classes, bias=False)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.eye(num_classes, dim))
+        self.num_classes = num_classes
+        self.seen_images = []
+
+    def extract_features(self, images):
+        self.seen_images.append(images)
+        return self.pool(self.backbone(images)[self.in_feature])
+
+    def classify(self, features):
+        return self.head(features)
+
+    def losses(self, logits, labels):
+        return {"loss_cls": F.cross_entropy(logits, labels)}
+
+
+
+
+@pytest.fixture
+def tiny_classifier():
+    """A fresh ``TinyClassifier`` (features 2x + 1, identity head, CE)."""
+    return TinyClassifier()

@@ -5,7 +5,7 @@
         [--seeds S [S ...]] [--only NAME [NAME ...]] [--num-gpus N] [--dry-run] [--table-only] [KEY VALUE ...]
 
 ABLATION.yaml lists the combinations (name + KEY VALUE ``opts`` and/or a ``config`` that is
-a ``_BASE_`` delta); see lt_det/utils/ablation.py. Each combination runs tools/train_net.py
+a ``_BASE_`` delta); see lt_det/engine/ablation.py. Each combination runs tools/train_net.py
 in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
 ``OUTPUT_DIR=<output-dir>/<name>``; combinations whose ``metrics_final.json`` exists are
 skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 
-from lt_det.utils.ablation import (
+from lt_det.engine.ablation import (
     check_seeds,
     collect,
     load_ablation,

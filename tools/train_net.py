@@ -30,7 +30,7 @@ import lt_det  # noqa: F401  (registers lt_det's components)
 from lt_det.config import add_lt_config
 from lt_det.engine import LTTrainer
 from lt_det.losses import LOSS_REGISTRY
-from lt_det.utils.report import write_final_report
+from lt_det.evaluation.final_report import write_final_report
 
 logger = logging.getLogger("lt_det")
 

@@ -224,7 +224,7 @@ def add_lt_config(cfg: CN) -> CN:
     # ---- BEGIN issue 7: bag of tricks (lt_det/tricks/, lt_det/solver/, docs/tricks.md) ----
     # Mixup family, used by the "LTTricksClassifier" meta-architecture.
     _C.LT.MIXUP = CN()
-    # "none", or a name in lt_det.tricks.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
+    # "none", or a name in lt_det.data.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
     # 2018), "ManifoldMixup" (Verma et al., ICML 2019) or "Remix" (Chou et al., ECCV-W 2020).
     _C.LT.MIXUP.NAME = "none"
     # alpha of Beta(alpha, alpha), the distribution of the mixing coefficient lambda.
@@ -237,7 +237,7 @@ def add_lt_config(cfg: CN) -> CN:
     # Remix: tau, the lambda threshold under which the minority label takes all the weight.
     _C.LT.MIXUP.REMIX_TAU = 0.5
 
-    # Multi-stage schedule (lt_det/tricks/stage_schedule.py): one run, several stages.
+    # Multi-stage schedule (lt_det/engine/stage_schedule.py): one run, several stages.
     # A list of dicts, each {"NAME": str, "START_EPOCH": int (or "START_ITER": int),
     # "OVERRIDES": [KEY, VALUE, ...] in config KEY/VALUE form, "REINIT": [module paths]}.
     # Before the first stage's start the top-level config is in force. Epochs are
@@ -291,7 +291,7 @@ def add_lt_config(cfg: CN) -> CN:
     # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
     _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
 
-    # Training refinements of He et al. (CVPR 2019), lt_det/solver/ and lt_det/tricks/.
+    # Training refinements of He et al. (CVPR 2019), lt_det/solver/ and lt_det/modeling/backbone/.
     _C.LT.SOLVER = CN()
     # Linear scaling: lr = SOLVER.BASE_LR * SOLVER.IMS_PER_BATCH / REFERENCE_BATCH_SIZE.
     _C.LT.SOLVER.LINEAR_SCALING = False

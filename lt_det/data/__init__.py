@@ -2,6 +2,9 @@ from . import datasets, samplers  # noqa: F401  (registers data sets and sampler
 from .build import TASK_LOADER_REGISTRY, build_test_loader, build_train_loader
 from .class_stats import ClassStats, class_stats_from_metadata, compute_class_stats
 from . import classification  # noqa: F401,E402  (registers the "classification" task loaders)
+from .cam_bs import cam_bs_counts, class_activation_maps, foreground_masks, paste_transformed, prepare_cam_bs_dataset
+from .mixup import MIXUP_REGISTRY, InputMixup, ManifoldMixup, build_mixup, mix, mixed_loss, sample_lambda
+from .remix import Remix, remix_label_weights  # noqa: E402  (registers Remix in MIXUP_REGISTRY)
 
 __all__ = [
     "TASK_LOADER_REGISTRY",
@@ -10,4 +13,18 @@ __all__ = [
     "ClassStats",
     "class_stats_from_metadata",
     "compute_class_stats",
+    "cam_bs_counts",
+    "class_activation_maps",
+    "foreground_masks",
+    "paste_transformed",
+    "prepare_cam_bs_dataset",
+    "MIXUP_REGISTRY",
+    "InputMixup",
+    "ManifoldMixup",
+    "build_mixup",
+    "mix",
+    "mixed_loss",
+    "sample_lambda",
+    "Remix",
+    "remix_label_weights",
 ]

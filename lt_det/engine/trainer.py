@@ -7,7 +7,7 @@ from detectron2.engine import DefaultTrainer
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
 from ..solver import build_lt_optimizer
-from ..tricks.stage_schedule import build_stage_schedule_hook
+from .stage_schedule import build_stage_schedule_hook
 
 
 class LTTrainer(DefaultTrainer):

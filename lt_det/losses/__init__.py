@@ -5,6 +5,7 @@ from .build import LOSS_REGISTRY, build_loss
 from .cb_focal import CBFocal
 from .class_balanced_ce import ClassBalancedCE
 from .cost_sensitive_ce import CSCE
+from .distillation import Teacher, build_teacher, distillation_kl, distillation_loss
 from .eql import EQL
 from .eqlv2 import EQLv2
 from .federated import Federated
@@ -24,6 +25,10 @@ __all__ = [
     "CBFocal",
     "ClassBalancedCE",
     "CSCE",
+    "Teacher",
+    "build_teacher",
+    "distillation_kl",
+    "distillation_loss",
     "EQL",
     "EQLv2",
     "Federated",

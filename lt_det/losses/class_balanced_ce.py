@@ -9,7 +9,7 @@ from detectron2.config import configurable
 from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .class_weights import class_balanced_weights, require_counts, with_background
+from .reweighting import class_balanced_weights, require_counts, with_background
 
 
 @LOSS_REGISTRY.register()

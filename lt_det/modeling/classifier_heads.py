@@ -1,4 +1,5 @@
-"""Classifier heads of ``LTClassifier``: pooled features ``[N, D]`` -> logits ``[N, K]``."""
+"""Classifier heads of ``LTClassifier`` (pooled features ``[N, D]`` -> logits ``[N, K]``): linear
+(optionally tau-normalised), cosine, and the decoupling heads LWS and NCM."""
 import torch
 import torch.nn.functional as F
 from detectron2.config import configurable
@@ -108,3 +109,76 @@ def build_cls_head(cfg, in_features: int, num_logits: int) -> nn.Module:
         known = ", ".join(sorted(k for k, _ in CLS_HEAD_REGISTRY))
         raise KeyError(f"Unknown MODEL.LT.CLASSIFIER.HEAD {name!r}; registered heads: {known}")
     return CLS_HEAD_REGISTRY.get(name)(cfg, in_features=in_features, num_logits=num_logits)
+
+
+# Learnable weight scaling, LWS (Kang et al., ICLR 2020): ``w~_j = f_j w_j``.
+#
+# The classifier weights ``w_j`` (and bias) stay frozen; one scale ``f_j`` per class is learnt
+# with class-balanced sampling, i.e. ``logits_j = f_j * head(x)_j``. The wrapper is built
+# with the model (scales = 1, inactive) so a run's checkpoints keep one structure; a stage
+# turns it on (``LT.CRT.LWS: True``), which also freezes the wrapped head.
+class LWSHead(nn.Module):
+    """``logits = f * base(x)`` with ``f`` ([K], init 1) learnt while ``active``.
+
+    Args:
+        base: the classifier head (``[N, D] -> [N, K]``), exposing ``num_logits`` or a
+            Linear's ``out_features``.
+        num_logits: K.
+    """
+
+    def __init__(self, base: nn.Module, num_logits: int):
+        super().__init__()
+        self.base = base
+        self.scales = nn.Parameter(torch.ones(num_logits))
+        self.active = False
+        for attr in ("in_features", "num_logits"):
+            if hasattr(base, attr):
+                setattr(self, attr, getattr(base, attr))
+
+    def set_active(self, active: bool) -> None:
+        """LWS on: the base head is frozen and only the scales train; off: the reverse."""
+        self.active = bool(active)
+        for p in self.base.parameters():
+            p.requires_grad_(not self.active)
+        self.scales.requires_grad_(self.active)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.base(x)
+        return logits * self.scales if self.active else logits
+
+
+# Nearest class mean classifier, NCM (Kang et al., ICLR 2020).
+#
+# Class means are computed on L2-normalised training features, then normalised themselves:
+# ``mu_j = normalize(mean_{i: y_i = j} normalize(x_i))``. A test feature ``x`` is scored by
+# cosine similarity ``cos(x, mu_j)`` or by negative Euclidean distance
+# ``-|| normalize(x) - mu_j ||``; the prediction is the nearest mean.
+def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``[C, D]`` normalised means of normalised features; classes without samples get 0."""
+    f = F.normalize(features.float(), dim=1)
+    sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype, device=f.device)
+    sums.index_add_(0, labels, f)
+    counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).unsqueeze(1).to(f.dtype)
+    return F.normalize(sums / counts, dim=1)
+
+
+class NCMHead(nn.Module):
+    """Scores ``[N, C]`` of ``features [N, D]`` against stored class means.
+
+    Args:
+        means: ``[C, D]`` from ``class_means``.
+        metric: "cosine" (``cos(x, mu_j)``) or "euclidean" (``-||x^ - mu_j||``).
+    """
+
+    def __init__(self, means: torch.Tensor, metric: str = "cosine"):
+        super().__init__()
+        if metric not in ("cosine", "euclidean"):
+            raise ValueError(f"LT.CRT.NCM must be 'none', 'cosine' or 'euclidean', got {metric!r}")
+        self.register_buffer("means", means)
+        self.metric = metric
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        f = F.normalize(features.float(), dim=1)
+        if self.metric == "cosine":
+            return f @ self.means.t()
+        return -torch.cdist(f, self.means)

@@ -5,9 +5,10 @@ Frequent classes acquire larger weight norms; dividing each class's row by its n
 power tau undoes that. tau = 1 gives unit-norm rows (the paper's untuned default), tau = 0
 leaves the weight unchanged. The one implementation used by the ``Linear`` classifier head
 (``MODEL.LT.CLASSIFIER.TAU``, applied in eval mode) and by the post hoc trick
-``lt_det.tricks.tau_norm.apply_tau_norm``.
+``apply_tau_norm`` below (applied once to a trained classifier, bias zeroed).
 """
 import torch
+from torch import nn
 
 
 def tau_normalize(weight: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
@@ -17,3 +18,13 @@ def tau_normalize(weight: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
     norms = weight.norm(p=2, dim=1, keepdim=True)
     scale = torch.where(norms > 0, norms.clamp(min=1e-12).pow(tau), torch.ones_like(norms))
     return weight / scale
+
+
+@torch.no_grad()
+def apply_tau_norm(linear: nn.Linear, tau: float = 1.0) -> nn.Linear:
+    """Replace a linear classifier's weight by its tau-normalised version, in place; the
+    bias is set to zero. Returns the layer."""
+    linear.weight.copy_(tau_normalize(linear.weight, tau))
+    if linear.bias is not None:
+        linear.bias.zero_()
+    return linear

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lt_det.losses import CSCE
-from lt_det.losses.class_weights import cost_sensitive_weights
+from lt_det.losses.reweighting import cost_sensitive_weights
 
 LN2, LN3 = math.log(2), math.log(3)
 

@@ -13,8 +13,8 @@ from lt_det.config import get_lt_cfg
 from lt_det.data.datasets.lt_images import LTImagesSpec, train_counts
 from lt_det.data.samplers import SAMPLER_REGISTRY
 from lt_det.losses import LOSS_REGISTRY
-from lt_det.tricks.stage_schedule import parse_stages
-from lt_det.utils.ablation import load_ablation
+from lt_det.engine.stage_schedule import parse_stages
+from lt_det.engine.ablation import load_ablation
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FILES = sorted(glob.glob(os.path.join(REPO, "projects", "*", "ablation*.yaml")))

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lt_det.utils.ablation import (
+from lt_det.engine.ablation import (
     Combination,
     aggregate_seeds,
     collect,

@@ -9,7 +9,7 @@ the task is learnable, but not trivial, for a small CNN.
 Training counts follow a Zipf-like profile, ``n_k = round(n_max * (k + 1)^(-alpha))`` with
 alpha chosen so that the last class has ``n_min`` images; the validation split is balanced.
 The set is written as a real image folder (``train/<class>/*.png``, ``val/<class>/*.png``)
-under ``lt_det.utils.cache.cache_dir("lt_images")`` on first use, deterministically for a
+under ``lt_det.data.datasets.cache.cache_dir("lt_images")`` on first use, deterministically for a
 spec, and registered through the image-folder code path.
 """
 import fcntl
@@ -23,7 +23,7 @@ from typing import Dict, List
 import numpy as np
 from PIL import Image
 
-from ...utils.cache import cache_dir
+from .cache import cache_dir
 from .image_folder import register_image_folder
 
 # Increase when the drawing code changes, so caches of an older generator are not reused.

@@ -9,7 +9,7 @@ written as PNG images plus ``lvis_v1_{train,val}.json`` files with everything LV
 categories with ``frequency``/``image_count``/``instance_count``, images with
 ``neg_category_ids`` and ``not_exhaustive_category_ids``, polygon segmentations.
 Generation is deterministic for a spec (seed included) and happens once, on first use, into
-``lt_det.utils.cache.cache_dir("lt_shapes")``.
+``lt_det.data.datasets.cache.cache_dir("lt_shapes")``.
 """
 import fcntl
 import json
@@ -23,7 +23,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ...utils.cache import cache_dir
+from .cache import cache_dir
 from ..class_stats import frequency_group
 
 SHAPES = (

@@ -2,7 +2,8 @@ from .build import SAMPLER_REGISTRY, build_lt_sampler, is_lt_sampler
 from .class_aware import ClassAwareSampler
 from .class_quota import ClassQuotaSampler
 from .class_weighted import ClassWeightedSampler
-from .common import ClassIndex, LTSampler, build_class_index
+from .base import LTSampler
+from .class_index import ClassIndex, build_class_index
 from .group_preferred import GroupPreferredSampler
 from .over_sampling import RandomOverSampler
 from .progressive import ProgressiveSampler

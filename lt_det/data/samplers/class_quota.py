@@ -4,7 +4,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .common import EMPTY_IMAGE_POLICIES, LazyShuffle, LTSampler, block_rng, build_class_index, epoch_stream
+from .base import LTSampler
+from .class_index import EMPTY_IMAGE_POLICIES, build_class_index
+from .stream import LazyShuffle, block_rng, epoch_stream
 
 # Largest epoch materialised (int64 indices: 2 GiB).
 MAX_EPOCH_LENGTH = 1 << 28

@@ -8,14 +8,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .common import (
-    EMPTY_IMAGE_POLICIES,
-    LTSampler,
-    block_rng,
-    build_class_index,
-    draw_from_classes,
-    fixed_block_stream,
-)
+from .base import LTSampler
+from .class_index import EMPTY_IMAGE_POLICIES, build_class_index
+from .stream import block_rng, draw_from_classes, fixed_block_stream
 
 
 class CategoricalTable:

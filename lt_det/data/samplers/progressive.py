@@ -8,7 +8,7 @@ from detectron2.config import configurable
 
 from .build import SAMPLER_REGISTRY
 from .class_weighted import CategoricalTable, ClassWeightedSampler
-from .common import dataset_args_from_config
+from .base import dataset_args_from_config
 from .q_power import q_power_weights
 
 UNITS = ("iter", "epoch")

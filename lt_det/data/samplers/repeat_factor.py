@@ -7,16 +7,9 @@ import numpy as np
 from detectron2.config import configurable
 
 from .build import SAMPLER_REGISTRY
-from .common import (
-    EMPTY_IMAGE_POLICIES,
-    ClassIndex,
-    LazyShuffle,
-    LTSampler,
-    block_rng,
-    build_class_index,
-    dataset_args_from_config,
-    epoch_stream,
-)
+from .base import LTSampler, dataset_args_from_config
+from .class_index import EMPTY_IMAGE_POLICIES, ClassIndex, build_class_index
+from .stream import LazyShuffle, block_rng, epoch_stream
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from detectron2.config import configurable
 
 from .build import SAMPLER_REGISTRY
 from .class_quota import ClassQuotaSampler
-from .common import dataset_args_from_config
+from .base import dataset_args_from_config
 
 
 @SAMPLER_REGISTRY.register()

@@ -16,16 +16,16 @@ from detectron2.layers import CNNBlockBase, ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY
 from detectron2.modeling.backbone import ResNet
 
-from .resnet_blocks import BasicBlock, BottleneckBlock, build_stem
+from .resnet_blocks import LTBasicBlock, LTBottleneckBlock, build_stem
 
 # depth -> (block class, blocks per stage) for the ImageNet family.
 IMAGENET_DEPTHS: Dict[int, Tuple[Type[CNNBlockBase], List[int]]] = {
-    10: (BasicBlock, [1, 1, 1, 1]),
-    18: (BasicBlock, [2, 2, 2, 2]),
-    34: (BasicBlock, [3, 4, 6, 3]),
-    50: (BottleneckBlock, [3, 4, 6, 3]),
-    101: (BottleneckBlock, [3, 4, 23, 3]),
-    152: (BottleneckBlock, [3, 8, 36, 3]),
+    10: (LTBasicBlock, [1, 1, 1, 1]),
+    18: (LTBasicBlock, [2, 2, 2, 2]),
+    34: (LTBasicBlock, [3, 4, 6, 3]),
+    50: (LTBottleneckBlock, [3, 4, 6, 3]),
+    101: (LTBottleneckBlock, [3, 4, 23, 3]),
+    152: (LTBottleneckBlock, [3, 8, 36, 3]),
 }
 
 
@@ -85,7 +85,7 @@ def build_cifar_resnet_backbone(cfg, input_shape: ShapeSpec) -> ResNet:
             "(e.g. 20, 32, 44, 56, 110)"
         )
     n = (depth - 2) // 6
-    return _resnet(cfg, input_shape, [n, n, n], BasicBlock)
+    return _resnet(cfg, input_shape, [n, n, n], LTBasicBlock)
 
 
 @BACKBONE_REGISTRY.register()

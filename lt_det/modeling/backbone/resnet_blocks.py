@@ -136,7 +136,7 @@ def build_stem(name: str, in_channels: int, out_channels: int, norm, num_groups:
     return RESNET_STEM_REGISTRY.get(name)(in_channels, out_channels, norm, num_groups)
 
 
-class BasicBlock(CNNBlockBase):
+class LTBasicBlock(CNNBlockBase):
     """Two 3x3 convs with a residual connection (ResNet-10/18/34 and the CIFAR ResNets).
 
     Args:
@@ -177,10 +177,10 @@ class BasicBlock(CNNBlockBase):
         return F.relu_(out + identity)
 
 
-class BottleneckBlock(CNNBlockBase):
+class LTBottleneckBlock(CNNBlockBase):
     """1x1 reduce, 3x3 (carrying the stride, "ResNet-B"), 1x1 expand, residual connection.
 
-    Args: as ``BasicBlock``; ``bottleneck_channels`` is the width of the 3x3 conv.
+    Args: as ``LTBasicBlock``; ``bottleneck_channels`` is the width of the 3x3 conv.
     """
 
     expansion = 4

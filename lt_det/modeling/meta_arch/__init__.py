@@ -1,3 +1,4 @@
 from .classifier import LTClassifier
+from .tricks_classifier import LTTricksClassifier
 
-__all__ = ["LTClassifier"]
+__all__ = ["LTClassifier", "LTTricksClassifier"]

@@ -84,7 +84,7 @@ def test_lazy_shuffle_is_a_uniform_permutation():
 
     from scipy.stats import chisquare
 
-    from lt_det.data.samplers.common import LazyShuffle
+    from lt_det.data.samplers.stream import LazyShuffle
 
     orders = {p: 0 for p in permutations(range(4))}
     for k in range(4800):

@@ -9,7 +9,7 @@ from sampler_data import det_dicts, take
 
 from lt_det.config import get_lt_cfg
 from lt_det.data.samplers import ClassAwareSampler, QPowerSampler, build_lt_sampler
-from lt_det.tricks.stage_schedule import StageScheduleHook, parse_stages
+from lt_det.engine.stage_schedule import StageScheduleHook, parse_stages
 
 IMS = 4
 

@@ -4,7 +4,7 @@ from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_backbone
 
 from lt_det.config import get_lt_cfg
-from lt_det.modeling.backbone import BasicBlock, BottleneckBlock, ZeroPadShortcut
+from lt_det.modeling.backbone import LTBasicBlock, LTBottleneckBlock, ZeroPadShortcut
 
 
 def _cfg(name, depth, **resnet):
@@ -26,7 +26,7 @@ def test_resnet32_cifar_structure_and_size():
     # 3 stages of 5 basic blocks with 16/32/64 channels.
     assert [len(getattr(net, s)) for s in ("res2", "res3", "res4")] == [5, 5, 5]
     assert [getattr(net, s)[-1].out_channels for s in ("res2", "res3", "res4")] == [16, 32, 64]
-    assert all(isinstance(b, BasicBlock) for s in ("res2", "res3", "res4") for b in getattr(net, s))
+    assert all(isinstance(b, LTBasicBlock) for s in ("res2", "res3", "res4") for b in getattr(net, s))
     # Parameters by hand (3x3 convs without bias, BN = 2 per channel, "pad" shortcuts free):
     #   stem 3*16*9 + 32 = 464
     #   res2: 10 convs of 16*16*9 + 32 = 10 * 2336 = 23,360
@@ -43,7 +43,7 @@ def test_resnet32_cifar_structure_and_size():
     "depth,params,block",
     # torchvision's resnet{18,50} minus the 1000-way fc (512*1000+1000, 2048*1000+1000):
     # 11,689,512 - 513,000 and 25,557,032 - 2,049,000. ResNet-10: [1,1,1,1] basic blocks.
-    [(18, 11_176_512, BasicBlock), (50, 23_508_032, BottleneckBlock)],
+    [(18, 11_176_512, LTBasicBlock), (50, 23_508_032, LTBottleneckBlock)],
 )
 def test_imagenet_family_matches_torchvision_sizes(depth, params, block):
     cfg = _cfg("build_lt_resnet_backbone", depth, STEM="imagenet", SHORTCUT="projection", WIDTH=64)

@@ -4,7 +4,7 @@ import torch
 from torch.nn import functional as F
 
 from lt_det.config import get_lt_cfg
-from lt_det.tricks.mixup import InputMixup, ManifoldMixup, build_mixup, mix, mixed_loss, sample_lambda
+from lt_det.data.mixup import InputMixup, ManifoldMixup, build_mixup, mix, mixed_loss, sample_lambda
 
 
 def _cfg(name, **kw):

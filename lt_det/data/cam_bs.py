@@ -186,7 +186,7 @@ def generate_batch(
 def _source_image(d: dict, image_format: str = "RGB") -> torch.Tensor:
     if "image" in d:
         return torch.as_tensor(np.asarray(d["image"]))
-    from ..data.classification.dataset import decode_image
+    from .classification.dataset import decode_image
 
     return decode_image(d["file_name"], "RGB")
 
@@ -303,8 +303,8 @@ def prepare_cam_bs_dataset(model, cfg, regenerate: bool = True) -> str:
     returns its name."""
     from detectron2.data import DatasetCatalog, MetadataCatalog
 
-    from ..data.class_stats import compute_class_stats, stats_to_metadata
-    from ..data.classification.dataset import get_classification_dataset_dicts
+    from .class_stats import compute_class_stats, stats_to_metadata
+    from .classification.dataset import get_classification_dataset_dicts
 
     train = [n for n in cfg.DATASETS.TRAIN if not n.endswith("_cam_bs")]
     cache_dir = cfg.LT.CAM_BS.CACHE_DIR or os.path.join(cfg.OUTPUT_DIR, "cam_bs")

@@ -6,16 +6,16 @@ from torch import nn
 from lt_det.modeling.backbone.resnet_blocks import (
     RESNET_SHORTCUT_REGISTRY,
     RESNET_STEM_REGISTRY,
-    BasicBlock,
-    BottleneckBlock,
+    LTBasicBlock,
+    LTBottleneckBlock,
 )
-from lt_det.tricks.resnet_d import AvgPoolShortcut, DeepStem
-from lt_det.tricks.zero_gamma import zero_gamma_init
+from lt_det.modeling.backbone.resnet_d import AvgPoolShortcut, DeepStem
+from lt_det.modeling.backbone.zero_gamma import zero_gamma_init
 
 
 def test_zero_gamma_makes_blocks_identity():
     torch.manual_seed(0)
-    blocks = nn.Sequential(BasicBlock(4, 4, norm="BN"), BottleneckBlock(4, 4, bottleneck_channels=2, norm="BN"))
+    blocks = nn.Sequential(LTBasicBlock(4, 4, norm="BN"), LTBottleneckBlock(4, 4, bottleneck_channels=2, norm="BN"))
     assert zero_gamma_init(blocks) == 2
     assert torch.all(blocks[0].last_norm.weight == 0) and torch.all(blocks[1].last_norm.weight == 0)
     # Other norms untouched.
@@ -38,5 +38,5 @@ def test_resnet_d_pieces_registered_and_shaped():
     # The average pool sees every input pixel: a 2x2 block [1, 2, 3, 6] averages to 3.
     pool = sc.pool
     assert pool(torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])).item() == 3.0
-    block = BottleneckBlock(8, 16, bottleneck_channels=4, stride=2, norm="BN", shortcut="avgpool")
+    block = LTBottleneckBlock(8, 16, bottleneck_channels=4, stride=2, norm="BN", shortcut="avgpool")
     assert tuple(block(torch.zeros(1, 8, 8, 8)).shape) == (1, 16, 4, 4)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from detectron2.config import configurable
 
-from ..data.class_stats import class_stats_from_metadata
+from .class_stats import class_stats_from_metadata
 from .mixup import MIXUP_REGISTRY, InputMixup
 
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from lt_det.tricks.crt import freeze_modules, reinit_modules
-from lt_det.tricks.lws import LWSHead
-from lt_det.tricks.ncm import NCMHead, class_means
-from lt_det.tricks.tau_norm import apply_tau_norm
+from lt_det.modeling.freeze import freeze_modules, reinit_modules
+from lt_det.modeling.classifier_heads import LWSHead
+from lt_det.modeling.classifier_heads import NCMHead, class_means
+from lt_det.modeling.tau_norm import apply_tau_norm
 
 
 def test_apply_tau_norm_in_place():

@@ -17,11 +17,11 @@ from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY
 from torch.nn import functional as F
 
-from ..modeling.meta_arch.classifier import LTClassifier
-from .distillation import Teacher, build_teacher
-from .lws import LWSHead
-from .mixup import build_mixup
-from .zero_gamma import zero_gamma_init
+from .classifier import LTClassifier
+from ...losses.distillation import Teacher, build_teacher
+from ..classifier_heads import LWSHead
+from ...data.mixup import build_mixup
+from ..backbone.zero_gamma import zero_gamma_init
 
 NCM_METRICS = ("none", "cosine", "euclidean")
 

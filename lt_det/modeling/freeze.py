@@ -56,14 +56,6 @@ def freeze_modules(model: nn.Module, paths: Iterable[str]) -> List[str]:
     return frozen
 
 
-def unfreeze_all(model: nn.Module, keep_frozen: Iterable[str] = ()) -> None:
-    """``requires_grad=True`` for every parameter outside the modules ``keep_frozen``."""
-    keep = {id(p) for path in keep_frozen for p in get_module(model, path).parameters()}
-    for p in model.parameters():
-        if id(p) not in keep:
-            p.requires_grad_(True)
-
-
 @torch.no_grad()
 def reinit_modules(model: nn.Module, paths: Iterable[str], optimizer: Optional[torch.optim.Optimizer] = None) -> List[str]:
     """Re-initialise the modules at ``paths`` (each submodule's ``reset_parameters``) in

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lt_det.tricks.remix import Remix, remix_label_weights
+from lt_det.data.remix import Remix, remix_label_weights
 
 
 def test_remix_rule_by_hand():

@@ -13,7 +13,7 @@ from detectron2.layers import CNNBlockBase, Conv2d
 from fvcore.nn import weight_init
 from torch import nn
 
-from ..modeling.backbone.resnet_blocks import RESNET_SHORTCUT_REGISTRY, RESNET_STEM_REGISTRY, norm_layer
+from .resnet_blocks import RESNET_SHORTCUT_REGISTRY, RESNET_STEM_REGISTRY, norm_layer
 
 
 def _conv_norm(cin: int, cout: int, k: int, stride: int, norm, num_groups: int) -> Conv2d:

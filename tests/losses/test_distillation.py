@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from lt_det.tricks.distillation import Teacher, distillation_kl, distillation_loss
+from lt_det.losses.distillation import Teacher, distillation_kl, distillation_loss
 
 
 def test_distillation_loss_by_hand():

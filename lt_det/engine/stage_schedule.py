@@ -40,7 +40,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from detectron2.engine import HookBase
 
-from .crt import freeze_modules, reinit_modules, unwrap
+from ..modeling.freeze import freeze_modules, reinit_modules, unwrap
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class StageScheduleHook(HookBase):
             logger.info("Frozen %d parameter tensors in %s", len(frozen), list(cfg.LT.FREEZE))
 
     def _apply_lws(self, cfg, k, fresh):
-        from .lws import LWSHead
+        from ..modeling.classifier_heads import LWSHead
 
         heads = [m for m in self.model.modules() if isinstance(m, LWSHead)]
         if cfg.LT.CRT.LWS and not heads:
@@ -282,7 +282,7 @@ class StageScheduleHook(HookBase):
             model.ncm_metric = cfg.LT.CRT.NCM
 
     def _apply_mixup(self, cfg, k, fresh):
-        from .mixup import build_mixup
+        from ..data.mixup import build_mixup
 
         model = self.model
         mixup = build_mixup(cfg)
@@ -346,7 +346,7 @@ class StageScheduleHook(HookBase):
 
     def _apply_data(self, cfg, k, fresh):
         if cfg.LT.CAM_BS.ENABLED:
-            from .cam_bs import prepare_cam_bs_dataset
+            from ..data.cam_bs import prepare_cam_bs_dataset
 
             name = prepare_cam_bs_dataset(self.model, cfg, regenerate=fresh)
             cfg = cfg.clone()

@@ -12,8 +12,8 @@ from torch import nn
 
 from lt_det.config import get_lt_cfg
 from lt_det.losses import build_loss
-from lt_det.tricks.mixup import InputMixup
-from lt_det.tricks.stage_schedule import StageScheduleHook, active_stage, iters_per_epoch, parse_stages
+from lt_det.data.mixup import InputMixup
+from lt_det.engine.stage_schedule import StageScheduleHook, active_stage, iters_per_epoch, parse_stages
 
 
 class ToyModel(nn.Module):

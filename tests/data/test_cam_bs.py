@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from lt_det.tricks.cam_bs import (
+from lt_det.data.cam_bs import (
     HFLIP,
     TRANSLATE,
     _boxes,

@@ -32,7 +32,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
-from .report import flatten_results
+from ..evaluation.final_report import flatten_results
 
 CLASSIFICATION_COLUMNS = (("top1_error", "Top-1 err."), ("many", "Many"), ("medium", "Medium"), ("few", "Few"))
 DETECTION_COLUMNS = (("AP", "AP"), ("APr", "APr"), ("APc", "APc"), ("APf", "APf"))
