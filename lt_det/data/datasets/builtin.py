@@ -9,7 +9,7 @@ LT_SHAPES_SPECS = {
     "lt_shapes": LTShapesSpec(),
     "lt_shapes_tiny": LTShapesSpec(
         num_train=48, num_val=16, image_size=64, num_classes=8, max_instances=40,
-        imbalance=20.0, max_objects=3, seed=1,
+        imbalance=20.0, max_objects=3, seed=1, val_per_class=0,
     ),
 }
 
