@@ -111,6 +111,29 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.BAGS.OTHERS_SAMPLE_RATIO = 8.0
     # ---- END issue 16: losses --------------------------------------------------------------
 
+    # ---- BEGIN issue 16: post-hoc calibration (lt_det/modeling/calibration/, docs/calibration.md)
+    # Applied to every Fast R-CNN box predictor at inference (lt_det's or detectron2's stock
+    # heads), no retraining; class statistics come from DATASETS.TRAIN.
+    _C.MODEL.LT.CALIBRATION = CN()
+    # "none", or a name in lt_det.modeling.CALIBRATION_REGISTRY: "NorCal" or "FRACAL".
+    _C.MODEL.LT.CALIBRATION.NAME = "none"
+    # NorCal (Pan et al., NeurIPS 2021): s_j / n_j^gamma (n_j = training images of class j),
+    # background kept, renormalised.
+    _C.MODEL.LT.CALIBRATION.NORCAL = CN()
+    # gamma: tune it per model on held-out data; 0 (the official default) changes nothing.
+    _C.MODEL.LT.CALIBRATION.NORCAL.GAMMA = 0.0
+    # Renormalise classes + background per RoI (the paper: essential; False only to ablate).
+    _C.MODEL.LT.CALIBRATION.NORCAL.RENORM = True
+    # FRACAL (Alexandridis et al., CVPR 2025): logits + w_j, w_j = -log10(C f_j) (f_j = image
+    # frequency), scores / D_j^lambda (D_j = fractal dimension of the class's box centres).
+    _C.MODEL.LT.CALIBRATION.FRACAL = CN()
+    # lambda: exponent of the fractal dimension (the official fractal_l = 2).
+    _C.MODEL.LT.CALIBRATION.FRACAL.LAMBDA = 2.0
+    # Score rule of the calibrated model: "softmax" (SoftmaxCE-style, background renormalised)
+    # or "sigmoid" (per-class sigmoid scores: s_j sigmoid(logit(s_j) + w_j + v_j)).
+    _C.MODEL.LT.CALIBRATION.FRACAL.ACTIVATION = "softmax"
+    # ---- END issue 16: calibration ---------------------------------------------------------
+
     # ------------------------------------------------------------------------------------
     # Long-tailed samplers (lt_det/data/samplers/). A sampler is chosen by detectron2's own
     # DATALOADER.SAMPLER_TRAIN: names registered in lt_det.data.samplers.SAMPLER_REGISTRY
