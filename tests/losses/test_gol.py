@@ -63,6 +63,25 @@ def test_clamps_of_the_official_code():
     assert value.item() == 20.0 and (z.grad == 0).all()
 
 
+def test_custom_gradient_matches_autograd_of_the_formula():
+    # The loss's written-out gradient against autograd through gumbel_bce on clipped logits,
+    # logits spread over and beyond the clamp range [-4, 10].
+    from lt_det.losses.gol import gumbel_bce
+
+    torch.manual_seed(0)
+    z = (torch.rand(6, 4, dtype=torch.float64) * 18 - 6).requires_grad_(True)
+    labels = torch.tensor([0, 1, 2, 3, 3, 0])
+    loss = GOL(num_classes=3, use_background=True)
+    value = loss(z, labels)
+    (grad,) = torch.autograd.grad(value, z)
+    z2 = z.detach().clone().requires_grad_(True)
+    targets = torch.nn.functional.one_hot(labels, 4).double()
+    reference = gumbel_bce(z2.clamp(-4, 10), targets).sum() / 6
+    reference.backward()
+    assert torch.allclose(value, reference.clamp(max=20)) and value < 20
+    assert torch.allclose(grad, z2.grad)
+
+
 def test_scores_are_gumbel():
     loss = GOL(num_classes=2, use_background=True)
     z = torch.tensor([[0.0, 1.0, -1.0]])
