@@ -6,6 +6,7 @@ from detectron2.engine import DefaultTrainer
 
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
+from ..modeling.calibration import apply_calibration
 from ..solver import build_lt_optimizer
 from .stage_schedule import build_stage_schedule_hook
 
@@ -18,9 +19,16 @@ class LTTrainer(DefaultTrainer):
       come from ``lt_det.data.samplers.SAMPLER_REGISTRY`` when registered there;
     * evaluators are chosen by the test set's ``evaluator_type`` metadata
       (``lt_det.evaluation.EVALUATOR_REGISTRY``);
+    * the model's box scores are calibrated at inference when ``MODEL.LT.CALIBRATION.NAME``
+      is not "none" (``lt_det.modeling.calibration``; also with ``--eval-only``);
     * everything else (optimizer, LR schedule, checkpointing, tensorboard, ETA printing,
       ``launch`` for multi-GPU / multi-machine) is detectron2's own.
     """
+
+    @classmethod
+    def build_model(cls, cfg):
+        # Post-hoc calibration wraps the box predictors' predict_probs (inference only).
+        return apply_calibration(super().build_model(cfg), cfg)
 
     @classmethod
     def build_train_loader(cls, cfg):
