@@ -1,6 +1,5 @@
 """Data loaders per task: the trainer picks them by the ``task`` of the training set's metadata."""
 from detectron2.data import (
-    DatasetMapper,
     MetadataCatalog,
     build_detection_test_loader,
     build_detection_train_loader,
@@ -8,6 +7,7 @@ from detectron2.data import (
 )
 from detectron2.utils.registry import Registry
 
+from .detection_mapper import LTDatasetMapper
 from .samplers import build_lt_sampler, is_lt_sampler
 
 TASK_LOADER_REGISTRY = Registry("LT_TASK_LOADER")
@@ -28,12 +28,15 @@ def dataset_task(dataset_name: str) -> str:
 
 @TASK_LOADER_REGISTRY.register()
 class detection:  # noqa: N801 - registered under the task's name
-    """detectron2's detection loaders, with lt_det's samplers when one is configured."""
+    """detectron2's detection loaders, with lt_det's samplers when one is configured and
+    ``LTDatasetMapper`` (a corrupt image is named, or skipped in training with
+    ``LT.INPUT.ON_CORRUPT 'skip'``)."""
 
     @staticmethod
     def build_train_loader(cfg):
+        mapper = LTDatasetMapper(cfg, True)
         if not is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
-            return build_detection_train_loader(cfg)
+            return build_detection_train_loader(cfg, mapper=mapper)
         dataset = get_detection_dataset_dicts(
             cfg.DATASETS.TRAIN,
             filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,
@@ -42,12 +45,12 @@ class detection:  # noqa: N801 - registered under the task's name
         )
         sampler = build_lt_sampler(cfg, dataset)
         return build_detection_train_loader(
-            cfg, dataset=dataset, mapper=DatasetMapper(cfg, True), sampler=sampler
+            cfg, dataset=dataset, mapper=mapper, sampler=sampler
         )
 
     @staticmethod
     def build_test_loader(cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name)
+        return build_detection_test_loader(cfg, dataset_name, mapper=LTDatasetMapper(cfg, False))
 
 
 def build_train_loader(cfg):
