@@ -64,3 +64,63 @@ def test_truncated_image_skipped_and_counted(lvis_set, tmp_path):
     logged = proc.stdout + proc.stderr
     assert f"Skipped corrupt image 1 in this data-loader process (LT.INPUT.ON_CORRUPT 'skip'): Cannot decode image {paths[1]}" in logged
     assert (out / "model_final.pth").is_file()
+
+
+def test_unknown_command_line_key_is_blamed_on_the_command_line(tmp_path):
+    proc = _run([sys.executable, os.path.join(ROOT, "tools", "train_net.py"), "--config-file", TINY,
+                 "OUTPUT_DIR", str(tmp_path / "out"), "MODEL.NO_SUCH_KEY", "1"], timeout=300)
+    line = one_error_line(proc)
+    assert "command-line option MODEL.NO_SUCH_KEY 1: Non-existent key: MODEL.NO_SUCH_KEY" in line
+    assert ".yaml" not in line
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder no one can write in: chmod 555, or for root (whom permissions do not stop)
+    a read-only tmpfs mounted there (skipped where mounting is not allowed)."""
+    path = tmp_path / "ro"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("running as root and cannot mount a read-only tmpfs")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+def test_read_only_output_dir_is_one_line_before_training(read_only_dir):
+    out = read_only_dir / "run"
+    proc = _run([sys.executable, os.path.join(ROOT, "tools", "train_net.py"), "--config-file", TINY,
+                 "OUTPUT_DIR", str(out)], timeout=300)
+    line = one_error_line(proc)
+    assert f"OUTPUT_DIR {out}: cannot write {read_only_dir}: " in line
+    assert "choose a writable OUTPUT_DIR" in line
+    assert "Starting training" not in proc.stdout + proc.stderr
+
+
+def test_full_disk_while_training_is_one_line_naming_the_file(monkeypatch, capsys):
+    # tools/train_net.py's run() on an ENOSPC raised mid-run by a writer that names its file.
+    import errno
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_net_tool", os.path.join(ROOT, "tools", "train_net.py"))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def full_disk(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/out/metrics_final.json")
+
+    monkeypatch.setattr(tool, "main", full_disk)
+    monkeypatch.delenv("LT_DET_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        tool.run(None)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("train_net.py: error: cannot write /out/metrics_final.json: No space left on device")
+    assert "\n" not in err
