@@ -17,8 +17,8 @@ KEY_HINT = "keys lt_det adds are listed in lt_det/config/defaults.py"
 WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-class ConfigSourceError(ValueError):
-    """A config error, in one line naming the YAML file or command-line option it came from."""
+class InputError(ValueError):
+    """Bad input (a config key, a data set, an output folder), in one line naming its source."""
 
 
 def base_chain(config_file: str) -> List[str]:
@@ -85,24 +85,24 @@ def merge_config_sources(cfg, config_file: str, opts: Sequence[str]) -> None:
         where = getattr(e, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigSourceError(f"{config_file}: YAML syntax error{at}: {problem}") from None
+        raise InputError(f"{config_file}: YAML syntax error{at}: {problem}") from None
     except (KeyError, AssertionError, ValueError) as e:
         msg = _message(e)
         key = _key_of(msg)
         source = key_source(config_file, key) if key else None
         if source is None or os.path.abspath(source) == os.path.abspath(config_file):
-            raise ConfigSourceError(f"{config_file}: {msg}") from None
-        raise ConfigSourceError(f"{source} (a _BASE_ of {config_file}): {msg}") from None
+            raise InputError(f"{config_file}: {msg}") from None
+        raise InputError(f"{source} (a _BASE_ of {config_file}): {msg}") from None
     opts = list(opts)
     if len(opts) % 2:
-        raise ConfigSourceError(
+        raise InputError(
             f"command line: options after the flags must be KEY VALUE pairs; {opts[-1]!r} has no value"
         )
     for key, value in zip(opts[0::2], opts[1::2]):
         try:
             cfg.merge_from_list([key, value])
         except (KeyError, AssertionError, ValueError) as e:
-            raise ConfigSourceError(f"command-line option {key} {value}: {_message(e)}") from None
+            raise InputError(f"command-line option {key} {value}: {_message(e)}") from None
 
 
 def check_output_dir(output_dir: str) -> None:
@@ -117,7 +117,7 @@ def check_output_dir(output_dir: str) -> None:
     while not os.path.exists(probe):
         probe = os.path.dirname(probe)
     if not os.path.isdir(probe):
-        raise ConfigSourceError(
+        raise InputError(
             f"OUTPUT_DIR {output_dir} cannot be created: {probe} is a file; choose another OUTPUT_DIR"
         )
     try:
@@ -128,7 +128,7 @@ def check_output_dir(output_dir: str) -> None:
     except OSError as e:
         # Name the folder, not the probe file's temporary name.
         error = OSError(e.errno, e.strerror or str(e))
-        raise ConfigSourceError(f"OUTPUT_DIR {output_dir}: {os_error_message(error, probe)}") from None
+        raise InputError(f"OUTPUT_DIR {output_dir}: {os_error_message(error, probe)}") from None
 
 
 def os_error_message(error: OSError, path: Optional[str] = None) -> str:
@@ -141,3 +141,18 @@ def os_error_message(error: OSError, path: Optional[str] = None) -> str:
     if error.errno in WRITE_ERRNOS[2:]:
         return f"{where}: {reason} (choose a writable OUTPUT_DIR)"
     return f"{where}: {reason}"
+
+
+def check_annotated_test_set(dataset_name: str, dicts: Sequence[dict]) -> None:
+    """A detection test set evaluated against its ground truth must have some: with none,
+    every metric is undefined and the run would end without any (one line naming the file)."""
+    from detectron2.data import MetadataCatalog
+
+    meta = MetadataCatalog.get(dataset_name)
+    if meta.get("task", "detection") != "detection" or not dicts or "annotations" not in dicts[0]:
+        return  # classification sets, or a set registered for inference only
+    if not any(d["annotations"] for d in dicts):
+        raise InputError(
+            f"Test set {dataset_name} ({meta.get('json_file', 'no json_file')}) has no annotations: "
+            "nothing to evaluate against; check the file, or leave it out of DATASETS.TEST"
+        )

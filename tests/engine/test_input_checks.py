@@ -8,7 +8,7 @@ import pytest
 from lt_det.config import get_lt_cfg
 from lt_det.engine import input_checks
 from lt_det.engine.input_checks import (
-    ConfigSourceError,
+    InputError,
     base_chain,
     check_output_dir,
     merge_config_sources,
@@ -36,7 +36,7 @@ def test_a_good_chain_merges(chain):
 
 
 def test_unknown_key_on_the_command_line_is_not_blamed_on_the_file(chain):
-    with pytest.raises(ConfigSourceError) as info:
+    with pytest.raises(InputError) as info:
         merge_config_sources(get_lt_cfg(), str(chain / "child.yaml"), ["SEED", "1", "MODEL.NO_SUCH_KEY", "1"])
     msg = str(info.value)
     assert msg.startswith("command-line option MODEL.NO_SUCH_KEY 1: Non-existent key: MODEL.NO_SUCH_KEY")
@@ -44,21 +44,21 @@ def test_unknown_key_on_the_command_line_is_not_blamed_on_the_file(chain):
 
 
 def test_command_line_type_mismatch_and_odd_list(chain):
-    with pytest.raises(ConfigSourceError, match="^command-line option SOLVER.MAX_ITER abc: Type mismatch"):
+    with pytest.raises(InputError, match="^command-line option SOLVER.MAX_ITER abc: Type mismatch"):
         merge_config_sources(get_lt_cfg(), str(chain / "child.yaml"), ["SOLVER.MAX_ITER", "abc"])
-    with pytest.raises(ConfigSourceError, match="^command line: .*KEY VALUE pairs; 'SEED' has no value"):
+    with pytest.raises(InputError, match="^command line: .*KEY VALUE pairs; 'SEED' has no value"):
         merge_config_sources(get_lt_cfg(), str(chain / "child.yaml"), ["SEED"])
 
 
 def test_unknown_key_in_the_config_file_names_it(chain):
     (chain / "child.yaml").write_text('_BASE_: "sub/mid.yaml"\nMODEL:\n  NO_SUCH_KEY: 1\n')
-    with pytest.raises(ConfigSourceError, match=rf"^{chain / 'child.yaml'}: Non-existent config key: MODEL.NO_SUCH_KEY"):
+    with pytest.raises(InputError, match=rf"^{chain / 'child.yaml'}: Non-existent config key: MODEL.NO_SUCH_KEY"):
         merge_config_sources(get_lt_cfg(), str(chain / "child.yaml"), [])
 
 
 def test_unknown_key_in_a_base_names_the_base_and_the_child(chain):
     (chain / "base.yaml").write_text("SOLVER:\n  NO_SUCH_KEY: 1\n")
-    with pytest.raises(ConfigSourceError) as info:
+    with pytest.raises(InputError) as info:
         merge_config_sources(get_lt_cfg(), str(chain / "child.yaml"), [])
     assert str(info.value).startswith(
         f"{chain / 'sub' / '../base.yaml'} (a _BASE_ of {chain / 'child.yaml'}): "
@@ -68,7 +68,7 @@ def test_unknown_key_in_a_base_names_the_base_and_the_child(chain):
 
 def test_yaml_syntax_error_names_file_and_line(chain):
     (chain / "child.yaml").write_text("SEED: 3\nSOLVER: [1,\n")
-    with pytest.raises(ConfigSourceError, match=rf"^{chain / 'child.yaml'}: YAML syntax error at line 3"):
+    with pytest.raises(InputError, match=rf"^{chain / 'child.yaml'}: YAML syntax error at line 3"):
         merge_config_sources(get_lt_cfg(), str(chain / "child.yaml"), [])
 
 
@@ -79,7 +79,7 @@ def test_output_dir_check_passes_and_leaves_nothing(tmp_path):
 
 def test_output_dir_under_a_file_is_an_error(tmp_path):
     (tmp_path / "f").write_text("")
-    with pytest.raises(ConfigSourceError, match=rf"^OUTPUT_DIR {tmp_path / 'f' / 'out'} cannot be created: {tmp_path / 'f'} is a file"):
+    with pytest.raises(InputError, match=rf"^OUTPUT_DIR {tmp_path / 'f' / 'out'} cannot be created: {tmp_path / 'f'} is a file"):
         check_output_dir(str(tmp_path / "f" / "out"))
 
 
@@ -92,7 +92,7 @@ def test_unwritable_output_dir_is_one_line(tmp_path, monkeypatch, code, hint):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(input_checks.tempfile, "TemporaryFile", failing)
-    with pytest.raises(ConfigSourceError) as info:
+    with pytest.raises(InputError) as info:
         check_output_dir(str(tmp_path / "out"))
     assert str(info.value) == f"OUTPUT_DIR {tmp_path / 'out'}: cannot write {tmp_path}: {os.strerror(code)} ({hint})"
 

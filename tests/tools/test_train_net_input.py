@@ -124,3 +124,23 @@ def test_full_disk_while_training_is_one_line_naming_the_file(monkeypatch, capsy
     err = capsys.readouterr().err.strip()
     assert err.startswith("train_net.py: error: cannot write /out/metrics_final.json: No space left on device")
     assert "\n" not in err
+
+
+def test_training_set_without_annotations_is_one_line(lvis_set, tmp_path):
+    train_json, _ = lvis_set(annotated=False)
+    out = tmp_path / "out"
+    proc = train_on_set(train_json, train_json, str(tmp_path), "OUTPUT_DIR", str(out))
+    line = one_error_line(proc)
+    assert f"Training set user_set_train ({train_json}) has no annotations" in line
+    assert not out.exists()
+
+
+def test_test_set_without_annotations_is_one_line(lvis_set, tmp_path):
+    train_json, _ = lvis_set()
+    test = json.load(open(train_json))
+    test["annotations"] = []
+    test_json = str(tmp_path / "test.json")
+    json.dump(test, open(test_json, "w"))
+    proc = train_on_set(train_json, test_json, str(tmp_path), "OUTPUT_DIR", str(tmp_path / "out"))
+    line = one_error_line(proc)
+    assert f"Test set user_set_test ({test_json}) has no annotations" in line
