@@ -1,5 +1,6 @@
 """Test-session set-up: generated data goes to a private cache, torch stays on 2 threads."""
 import os
+import subprocess
 import tempfile
 
 # Must happen before lt_det is imported: registered data sets resolve their cache path then.
@@ -121,3 +122,23 @@ def write_lvis_set(root, num_images=4, size=64, truncated=(), annotated=True, na
 def lvis_set(tmp_path):
     """``write_lvis_set`` under a fresh folder (keyword arguments as there)."""
     return lambda **kw: write_lvis_set(tmp_path, **kw)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder no one can write in: chmod 555, or for root (whom permissions do not stop)
+    a read-only tmpfs mounted there (skipped where mounting is not allowed)."""
+    path = tmp_path / "ro"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("running as root and cannot mount a read-only tmpfs")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)

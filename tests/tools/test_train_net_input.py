@@ -74,26 +74,6 @@ def test_unknown_command_line_key_is_blamed_on_the_command_line(tmp_path):
     assert ".yaml" not in line
 
 
-@pytest.fixture
-def read_only_dir(tmp_path):
-    """A folder no one can write in: chmod 555, or for root (whom permissions do not stop)
-    a read-only tmpfs mounted there (skipped where mounting is not allowed)."""
-    path = tmp_path / "ro"
-    path.mkdir()
-    if os.geteuid() != 0:
-        path.chmod(0o555)
-        yield path
-        path.chmod(0o755)
-        return
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("running as root and cannot mount a read-only tmpfs")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", str(path)], check=False)
-
-
 def test_read_only_output_dir_is_one_line_before_training(read_only_dir):
     out = read_only_dir / "run"
     proc = _run([sys.executable, os.path.join(ROOT, "tools", "train_net.py"), "--config-file", TINY,
