@@ -238,6 +238,14 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
     # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
     _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
+    # Image files of detection and classification sets (lt_det/data/corrupt_images.py).
+    _C.LT.INPUT = CN()
+    # A truncated or unreadable image file: "error" (stop with one line naming the file) or
+    # "skip" (drop it with a warning that counts the files skipped so far). Detection skips in
+    # training only (a skipped test image would score as missed); classification drops the
+    # file from its batch in training and test.
+    _C.LT.INPUT.ON_CORRUPT = "error"
+    cfg.register_renamed_key("LT.CLS_INPUT.ON_CORRUPT", "LT.INPUT.ON_CORRUPT")
     # Classification inputs (lt_det/data/classification/). Images are uint8 RGB (INPUT.FORMAT
     # "BGR" flips them); normalisation with MODEL.PIXEL_MEAN/STD happens in the model.
     _C.LT.CLS_INPUT = CN()
@@ -259,9 +267,6 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.CLS_INPUT.RRC_RATIO = (3.0 / 4.0, 4.0 / 3.0)
     # Images per batch at test time (all ranks together, like SOLVER.IMS_PER_BATCH).
     _C.LT.CLS_INPUT.TEST_IMS_PER_BATCH = 256
-    # An image file that cannot be decoded: "error" (raise, naming the file) or "skip"
-    # (drop it from its batch with a warning).
-    _C.LT.CLS_INPUT.ON_CORRUPT = "error"
     # ---- END issue 6 --------------------------------------------------------------------
 
     # ---- BEGIN issue 7: bag of tricks (lt_det/tricks/, lt_det/solver/, docs/tricks.md) ----

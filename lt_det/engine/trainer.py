@@ -8,6 +8,7 @@ from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
 from ..modeling.calibration import apply_calibration
 from ..solver import build_lt_optimizer
+from .input_checks import check_annotated_test_set
 from .stage_schedule import build_stage_schedule_hook
 
 
@@ -42,7 +43,8 @@ class LTTrainer(DefaultTrainer):
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        DatasetCatalog.get(dataset_name)  # generated data sets exist before evaluators read them
+        # Generated data sets exist before evaluators read them; ground truth to score against.
+        check_annotated_test_set(dataset_name, DatasetCatalog.get(dataset_name))
         return build_evaluator(cfg, dataset_name, output_folder)
 
     @classmethod

@@ -9,36 +9,31 @@ A classification data set registered in ``DatasetCatalog`` returns dicts with an
 Its metadata has ``task="classification"``, ``evaluator_type="lt_classification"``, and,
 once loaded, ``thing_classes`` and (training sets) the class statistics.
 """
-import logging
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.detection_utils import read_image
-from PIL import UnidentifiedImageError
 
 from ..class_stats import ClassStats, class_stats_from_metadata
+from ..corrupt_images import (  # noqa: F401  (CorruptImageError, ON_CORRUPT_CHOICES: re-exported)
+    DECODE_ERRORS,
+    ON_CORRUPT_CHOICES,
+    CorruptImageError,
+    SkipLog,
+    check_on_corrupt,
+    corrupt_image_error,
+)
 from .batch import ImageBatch
-
-logger = logging.getLogger(__name__)
-
-ON_CORRUPT_CHOICES = ("error", "skip")
-
-
-class CorruptImageError(ValueError):
-    """An image file that cannot be decoded."""
 
 
 def decode_image(file_name: str, image_format: str = "RGB") -> torch.Tensor:
     """Read an image file as a uint8 ``[3, H, W]`` tensor in ``image_format`` ("RGB"/"BGR")."""
     try:
         arr = read_image(file_name, format=image_format)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise CorruptImageError(
-            f"Cannot decode image {file_name}: {e.__class__.__name__}: {e}. Replace or delete "
-            "the file, or set LT.CLS_INPUT.ON_CORRUPT='skip' to drop it with a warning"
-        ) from None
+    except DECODE_ERRORS + (ValueError,) as e:
+        raise corrupt_image_error(file_name, e) from None
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise CorruptImageError(f"Image {file_name} decoded to shape {arr.shape}, expected HxWx3")
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
@@ -89,7 +84,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
         transform: a batch transform from ``CLS_TRANSFORM_REGISTRY``.
         image_format: "RGB" or "BGR" (detectron2's ``INPUT.FORMAT``).
         on_corrupt: "error" raises ``CorruptImageError`` naming the file; "skip" drops the
-            sample from its batch and logs a warning.
+            sample from its batch and logs a warning counting the skipped files.
     """
 
     def __init__(
@@ -101,11 +96,11 @@ class ClassificationDataset(torch.utils.data.Dataset):
     ):
         if image_format not in ("RGB", "BGR"):
             raise ValueError(f"INPUT.FORMAT must be 'RGB' or 'BGR' for classification, got {image_format!r}")
-        if on_corrupt not in ON_CORRUPT_CHOICES:
-            raise ValueError(f"LT.CLS_INPUT.ON_CORRUPT must be one of {ON_CORRUPT_CHOICES}, got {on_corrupt!r}")
+        check_on_corrupt(on_corrupt)
         self.transform = transform
         self.image_format = image_format
         self.on_corrupt = on_corrupt
+        self.skip_log = SkipLog()
         self.labels = torch.as_tensor([int(d["label"]) for d in dicts], dtype=torch.int64)
         self.image_ids = [d.get("image_id", i) for i, d in enumerate(dicts)]
         in_memory = ["image" in d for d in dicts]
@@ -137,7 +132,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
             except CorruptImageError as e:
                 if self.on_corrupt == "error":
                     raise
-                logger.warning("Skipping sample %d: %s", i, e)
+                self.skip_log(e)
                 continue
             kept.append(i)
         return images, kept

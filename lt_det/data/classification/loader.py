@@ -46,7 +46,7 @@ def build_classification_train_loader(cfg) -> DataLoader:
         dicts,
         build_cls_transform(cfg, is_train=True),
         image_format=cfg.INPUT.FORMAT,
-        on_corrupt=cfg.LT.CLS_INPUT.ON_CORRUPT,
+        on_corrupt=cfg.LT.INPUT.ON_CORRUPT,
     )
     batch_size = _per_rank(cfg.SOLVER.IMS_PER_BATCH, "SOLVER.IMS_PER_BATCH")
     return DataLoader(
@@ -67,7 +67,7 @@ def build_classification_test_loader(cfg, dataset_name: str) -> DataLoader:
         dicts,
         build_cls_transform(cfg, is_train=False),
         image_format=cfg.INPUT.FORMAT,
-        on_corrupt=cfg.LT.CLS_INPUT.ON_CORRUPT,
+        on_corrupt=cfg.LT.INPUT.ON_CORRUPT,
     )
     world = comm.get_world_size()
     batch_size = max(1, cfg.LT.CLS_INPUT.TEST_IMS_PER_BATCH // world)
