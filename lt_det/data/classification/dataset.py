@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.detection_utils import read_image
+from PIL import Image
 
 from ..class_stats import ClassStats, class_stats_from_metadata
 from ..corrupt_images import (  # noqa: F401  (CorruptImageError, ON_CORRUPT_CHOICES: re-exported)
@@ -28,10 +29,36 @@ from ..corrupt_images import (  # noqa: F401  (CorruptImageError, ON_CORRUPT_CHO
 from .batch import ImageBatch
 
 
+# Single-channel modes wider than 8 bits (16-bit PNG/TIFF SAR chips, float TIFFs), which
+# PIL's convert("RGB") would clip at 255 instead of scaling.
+WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def _wide_grey_to_rgb(image) -> np.ndarray:
+    """A wide single-channel image as HxWx3 uint8: 16-bit by full scale (v / 257, so 65535 ->
+    255 for every image alike); 32-bit integer and float by the image's own min-max range."""
+    arr = np.asarray(image).astype(np.float64)
+    if image.mode.startswith("I;16"):
+        arr = arr / 257.0
+    else:
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        arr = (np.nan_to_num(arr, nan=lo) - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)
+    grey = np.clip(arr + 0.5, 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
 def decode_image(file_name: str, image_format: str = "RGB") -> torch.Tensor:
-    """Read an image file as a uint8 ``[3, H, W]`` tensor in ``image_format`` ("RGB"/"BGR")."""
+    """Read an image file as a uint8 ``[3, H, W]`` tensor in ``image_format`` ("RGB"/"BGR").
+
+    Grey images (8-bit "L", e.g. SAR chips) are replicated to three equal channels; wider
+    grey images ("I;16", "I", "F") are scaled to 8 bits first (``_wide_grey_to_rgb``).
+    """
     try:
-        arr = read_image(file_name, format=image_format)
+        with Image.open(file_name) as probe:
+            wide = probe.mode in WIDE_GREY_MODES
+            arr = _wide_grey_to_rgb(probe) if wide else None
+        if not wide:
+            arr = read_image(file_name, format=image_format)
     except DECODE_ERRORS + (ValueError,) as e:
         raise corrupt_image_error(file_name, e) from None
     if arr.ndim != 3 or arr.shape[2] != 3:
