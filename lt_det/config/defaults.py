@@ -350,6 +350,18 @@ def add_lt_config(cfg: CN) -> CN:
     # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
     _C.LT.SOLVER.ZERO_GAMMA = False
     # ---- END issue 7 --------------------------------------------------------------------
+
+    # ---- BEGIN issue 14: training on a subset of classes (lt_det/data/class_subset.py) ----
+    # Classes left out of the training data, at the top level or in a stage's OVERRIDES
+    # (Li et al.'s three-stage recipe trains stage 2 on "the residual set with class 0
+    # removed"). The classifier keeps all its outputs; labels keep their ids.
+    _C.LT.CLASS_SUBSET = CN()
+    # Names (thing_classes of DATASETS.TRAIN) of classes whose samples are removed.
+    _C.LT.CLASS_SUBSET.REMOVE = []
+    # In (0, 1): also remove every class holding more than this share of the training
+    # images (n_c / N on the full training set); 0 turns the rule off.
+    _C.LT.CLASS_SUBSET.REMOVE_SHARE_ABOVE = 0.0
+    # ---- END issue 14 -------------------------------------------------------------------
     return cfg
 
 

@@ -7,6 +7,7 @@ from detectron2.data import (
 )
 from detectron2.utils.registry import Registry
 
+from .class_subset import subset_dicts, training_class_subset
 from .detection_mapper import LTDatasetMapper
 from .samplers import build_lt_sampler, is_lt_sampler
 
@@ -63,7 +64,11 @@ class detection:  # noqa: N801 - registered under the task's name
     def build_train_loader(cfg):
         mapper = LTDatasetMapper(cfg, True)
         dataset = detection_train_dicts(cfg)
+        subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
+        if subset is not None:
+            dataset = subset_dicts(dataset, subset.removed)
         if not is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
+            # detectron2 builds its own sampler (TrainingSampler, RFS, ...) on these dicts.
             return build_detection_train_loader(cfg, dataset=dataset, mapper=mapper)
         sampler = build_lt_sampler(cfg, dataset)
         return build_detection_train_loader(

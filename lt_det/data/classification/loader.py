@@ -1,4 +1,6 @@
 """Data loaders of classification sets, registered as the "classification" task."""
+import logging
+
 import torch
 from detectron2.data.samplers import InferenceSampler, TrainingSampler
 from detectron2.utils import comm
@@ -6,6 +8,7 @@ from detectron2.utils.env import seed_all_rng
 from torch.utils.data import BatchSampler, DataLoader
 
 from ..build import TASK_LOADER_REGISTRY
+from ..class_subset import subset_dicts, training_class_subset
 from ..samplers import build_lt_sampler, is_lt_sampler
 from .dataset import ClassificationDataset, collate_image_batch, get_classification_dataset_dicts
 from .transforms import build_cls_transform
@@ -29,9 +32,16 @@ def build_classification_train_loader(cfg) -> DataLoader:
     The sampler is lt_det's ``DATALOADER.SAMPLER_TRAIN`` when registered there (class-aware,
     square-root, progressive ...), else detectron2's shuffled infinite ``TrainingSampler``.
     Batches hold ``SOLVER.IMS_PER_BATCH / world_size`` images and are augmented with
-    ``LT.CLS_INPUT.TRAIN_TRANSFORM``.
+    ``LT.CLS_INPUT.TRAIN_TRANSFORM``. ``LT.CLASS_SUBSET`` removes classes' samples first.
     """
     dicts = get_classification_dataset_dicts(cfg.DATASETS.TRAIN)
+    subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
+    if subset is not None and subset.removed:
+        dicts = subset_dicts(dicts, subset.removed)
+        logging.getLogger(__name__).info(
+            "LT.CLASS_SUBSET: training on %d of %d classes (removed ids %s), %d samples",
+            len(subset.kept), subset.num_classes, list(subset.removed), len(dicts),
+        )
     name = cfg.DATALOADER.SAMPLER_TRAIN
     if is_lt_sampler(name):
         sampler = build_lt_sampler(cfg, dicts)
