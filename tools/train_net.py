@@ -25,6 +25,7 @@ from detectron2.config import get_cfg
 from detectron2.data import DatasetCatalog
 from detectron2.engine import default_argument_parser, default_setup, launch
 from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
 
 import lt_det  # noqa: F401  (registers lt_det's components)
 from lt_det.config import add_lt_config
@@ -76,6 +77,9 @@ def main(args):
     created_output = not os.path.exists(cfg.OUTPUT_DIR)
     try:
         default_setup(cfg, args)
+        # default_setup logs "detectron2" and "fvcore" only; lt_det's own lines (stage
+        # switches, samplers, class subsets) go to the console and OUTPUT_DIR/log.txt too.
+        setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="lt_det", abbrev_name="lt_det")
         if args.eval_only:
             model = LTTrainer.build_model(cfg)
             DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(

@@ -20,7 +20,7 @@ LT_IMAGES_SPECS = {
 
 LT_SAR_SPECS = {
     "lt_sar": LTSARSpec(),
-    "lt_sar_tiny": LTSARSpec(head_train=40, tail_train=3, test_per_class=4, image_size=32, seed=1),
+    "lt_sar_tiny": LTSARSpec(head_train=60, tail_train=2, test_per_class=4, image_size=32, seed=1),
 }
 
 register_all_cifar_lt()

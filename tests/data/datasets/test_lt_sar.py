@@ -122,7 +122,7 @@ def test_registered_tiny_set():
     meta = MetadataCatalog.get("lt_sar_tiny_train")
     assert meta.task == "classification" and meta.evaluator_type == "lt_classification"
     assert meta.thing_classes == class_names()
-    spec = LTSARSpec(head_train=40, tail_train=3, test_per_class=4, image_size=32, seed=1)
+    spec = LTSARSpec(head_train=60, tail_train=2, test_per_class=4, image_size=32, seed=1)
     assert meta.class_image_count == train_counts(spec)
     assert len(dicts) == sum(meta.class_image_count)
     test = DatasetCatalog.get("lt_sar_tiny_test")
