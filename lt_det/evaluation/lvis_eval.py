@@ -423,9 +423,11 @@ class _GroundTruth:
 
 
 class _Detections:
-    """A results list as arrays, after the per-image cap, the area filter and the federated filter."""
+    """A results list as arrays, after the per-class budget, the per-image cap, the area filter
+    and the federated filter."""
 
-    def __init__(self, results: ResultColumns, gt: _GroundTruth, max_dets: int, areas_from_masks: bool):
+    def __init__(self, results: ResultColumns, gt: _GroundTruth, max_dets: int, areas_from_masks: bool,
+                 dets_per_class: int = -1, keep_categories_without_gt: bool = False):
         n = len(results)
         if n == 0:
             raise ValueError(
@@ -457,26 +459,37 @@ class _Detections:
                 f"Result {i} (image_id {img_ids[i]}) has a non-finite bbox {boxes[i].tolist()}"
             )
 
-        # Per-image cap: the top max_dets scores per image, ties in file order.
         keep = np.arange(n)
+        # AP-fixed's per-class budget (Dave et al. 2021): the top dets_per_class scores of each
+        # category over the whole set, ties in file order, before anything else drops any
+        # (as the paper's code cuts the results file before lvis-api reads it).
+        if dets_per_class >= 0:
+            order = np.lexsort((keep, -scores, cat))
+            by_cat = cat[order]
+            rank = keep - np.searchsorted(by_cat, by_cat, side="left")
+            keep = np.sort(order[rank < dets_per_class])
+            img, cat, scores = img[keep], cat[keep], scores[keep]
+        # Per-image cap: the top max_dets scores per image, ties in file order.
         if max_dets >= 0:
-            order = np.lexsort((keep, -scores, img))
+            pos = np.arange(len(keep))
+            order = np.lexsort((pos, -scores, img))
             by_img = img[order]
-            rank = keep - np.searchsorted(by_img, by_img, side="left")
-            keep = np.sort(order[rank < max_dets])
+            rank = pos - np.searchsorted(by_img, by_img, side="left")
+            sel = np.sort(order[rank < max_dets])
+            keep, img, cat, scores = keep[sel], img[sel], cat[sel], scores[sel]
         self._segms = results.segmentation
         self._gt = gt
-        img, cat, scores = img[keep], cat[keep], scores[keep]
 
         # Federated rule: keep categories the image's ground truth speaks about (positive or
         # negative). It commutes with the area filter below, and running it first spares
         # mask decoding for the detections it drops. Detections of categories without
-        # non-ignored ground truth go too: such a category is -1 in every area range (each
-        # range is inside "all") and left out of every mean, and matching never crosses
-        # categories, so they cannot change any number.
+        # non-ignored ground truth go too unless keep_categories_without_gt (AP-pool counts
+        # them as false positives of their pool): per category such a category is -1 in
+        # every area range (each range is inside "all") and left out of every mean, and
+        # matching never crosses categories, so they cannot change a per-category number.
         keys = img * len(gt.cat_ids) + cat
         spoken_of = _positions(gt.pos_keys, keys)[1] | _positions(gt.neg_keys, keys)[1]
-        known = np.flatnonzero(gt.has_gt[cat] & spoken_of)
+        known = np.flatnonzero(spoken_of if keep_categories_without_gt else gt.has_gt[cat] & spoken_of)
         keep, img, cat, scores, keys = keep[known], img[known], cat[known], scores[known], keys[known]
         if boxes is not None:
             self.box_area = True
@@ -729,6 +742,40 @@ class LVISEvalResult:
         return np.where(defined, p.mean(axis=(0, 1)), np.nan)
 
 
+@dataclass
+class LVISPooledResult:
+    """AP-pool (Dave et al. 2021) of one IoU type: precision pooled over groups of categories.
+
+    Attributes:
+        iou_type: the IoU type.
+        metrics: AP, AP50, AP75 (pool of all categories) and APr, APc, APf (pools of the
+            rare / common / frequent categories), area range "all", as fractions; -1 where a
+            pool has no (non-ignored) ground truth.
+        precision: (T, R, 4) precision at IoU threshold t and recall point r of the pools
+            ``POOLS`` ("all", "r", "c", "f"); -1 where undefined.
+        recall: (T, 4) final recall of each pool, -1 likewise.
+    """
+
+    iou_type: str
+    metrics: Dict[str, float]
+    precision: np.ndarray
+    recall: np.ndarray
+
+
+POOLS = ("all",) + FREQUENCY_GROUPS
+
+
+@dataclass
+class _Matching:
+    """Matching of one IoU type: detections (in ``order``) against ground truth, per threshold
+    and area range."""
+
+    order: np.ndarray  # detections (indices into _Detections) in (category, image, score) order
+    tp: np.ndarray  # (T, A, N) true positives
+    counted: np.ndarray  # (T, A, N) not ignored (true or false positive)
+    num_gt: np.ndarray  # (A, K) non-ignored ground truth per category
+
+
 class LVISEval:
     """LVIS evaluation of a results list against LVIS-format ground truth.
 
@@ -736,6 +783,10 @@ class LVISEval:
 
         ev = LVISEval("lvis_v1_val.json", "lvis_instances_results.json")
         print(ev.evaluate("bbox").metrics["AP"])
+
+        # AP-fixed and AP-pool (Dave et al. 2021): 10,000 detections per class, no per-image cap
+        ev = LVISEval(gt, results, max_dets=-1, dets_per_class=10000)
+        ev.evaluate("segm").metrics["APr"], ev.evaluate_pooled("segm").metrics["APr"]
 
     Args:
         gt: LVIS-format ground truth, a dict or the path of its JSON file.
@@ -747,23 +798,31 @@ class LVISEval:
             the area filter and ranges) and, for bbox evaluation, boxes come from the masks.
             detectron2 evaluates segm this way (lvis-api would use box areas when the results
             carry boxes); same numbers as passing copies of the results without "bbox".
+        dets_per_class: AP-fixed's budget, the top-scoring detections kept per category over
+            the whole set before the per-image cap (ties in file order); negative keeps all.
     """
 
     def __init__(
         self,
         gt: Union[str, dict],
-        results: Union[str, Sequence[dict]],
+        results: Union[str, Sequence[dict], ResultColumns],
         max_dets: int = 300,
         areas_from_masks: bool = False,
+        dets_per_class: int = -1,
     ):
         self.gt = _GroundTruth(_load_json(gt, "Ground truth"))
-        self.dets = _Detections(_result_columns(results), self.gt, max_dets, areas_from_masks)
+        self.dets = _Detections(_result_columns(results), self.gt, max_dets, areas_from_masks,
+                                dets_per_class=dets_per_class, keep_categories_without_gt=True)
         self.max_dets = max_dets
+        self.dets_per_class = dets_per_class
+        self._matchings: Dict[str, _Matching] = {}
 
-    def evaluate(self, iou_type: str) -> LVISEvalResult:
-        """Evaluate one IoU type ("bbox" or "segm")."""
+    def _match(self, iou_type: str) -> _Matching:
+        """Greedy matching of every detection for ``iou_type`` (computed once per type)."""
         if iou_type not in IOU_TYPES:
             raise ValueError(f"iou_type {iou_type!r} is not one of {IOU_TYPES}")
+        if iou_type in self._matchings:
+            return self._matchings[iou_type]
         gt, dt = self.gt, self.dets
         num_imgs, num_cats = len(gt.img_ids), len(gt.cat_ids)
 
@@ -800,19 +859,26 @@ class LVISEval:
         unmatched_ignored = (dt_area < lower) | (dt_area > upper) | dt.not_exhaustive[dt_order][None, :]
         ignored = np.where(matched, matched_ignored, unmatched_ignored[None])  # (T, A, N)
         counted = ~ignored
-        tp = matched & counted
+        gt_cat = gt.cat[gt_order]
+        num_gt = np.stack([np.bincount(gt_cat[~gt_ignore[a]], minlength=num_cats) for a in range(len(AREA_RANGES))])
+        m = _Matching(order=dt_order, tp=matched & counted, counted=counted, num_gt=num_gt)
+        self._matchings[iou_type] = m
+        return m
 
+    def evaluate(self, iou_type: str) -> LVISEvalResult:
+        """Per-category LVIS AP of one IoU type ("bbox" or "segm"), as lvis-api computes it."""
+        gt, dt, m = self.gt, self.dets, self._match(iou_type)
+        num_cats = len(gt.cat_ids)
         # Rank each category's detections over all images: score, image id, file order.
-        rank = np.lexsort((dt.index[dt_order], dt.img[dt_order], -dt.score[dt_order], dt.cat[dt_order]))
-        cat_ranked = dt.cat[dt_order][rank]
+        o = m.order
+        rank = np.lexsort((dt.index[o], dt.img[o], -dt.score[o], dt.cat[o]))
+        cat_ranked = dt.cat[o][rank]
         num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
         precision = np.empty((num_thr, num_rec, num_cats, num_area))
         recall = np.empty((num_thr, num_cats, num_area))
-        gt_cat = gt.cat[gt_order]
         for a in range(num_area):
-            num_gt = np.bincount(gt_cat[~gt_ignore[a]], minlength=num_cats)
             precision[..., a], recall[..., a] = accumulate(
-                tp[:, a, rank], counted[:, a, rank], cat_ranked, num_gt, num_cats
+                m.tp[:, a, rank], m.counted[:, a, rank], cat_ranked, m.num_gt[a], num_cats
             )
         metrics = self._summarize(precision, recall)
         return LVISEvalResult(
@@ -820,6 +886,45 @@ class LVISEval:
             cat_ids=gt.cat_ids.copy(), names=list(gt.names), frequency=list(gt.frequency),
             image_count=gt.image_count.copy(),
         )
+
+    def evaluate_pooled(self, iou_type: str) -> LVISPooledResult:
+        """AP-pool (Dave et al. 2021): precision and recall of the detections of a whole pool
+        of categories ranked together, so a detector whose scores are not comparable across
+        categories (uncalibrated) loses AP.
+
+        Matching is per category, as in ``evaluate``. Then for each pool (all categories, and
+        the r / c / f groups) its detections of every image are ranked by score (ties: image
+        id, category id, file order), true and false positives are counted over the pool
+        against all its non-ignored ground truth, and precision is read at the 101 recall
+        points as in ``evaluate`` (area range "all"). Detections of categories without
+        ground truth count as false positives of their pool.
+        """
+        gt, dt, m = self.gt, self.dets, self._match(iou_type)
+        a = [name for name, _, _ in AREA_RANGES].index("all")
+        o = m.order
+        freq = np.array([FREQUENCY_GROUPS.index(f) for f in gt.frequency], dtype=np.int64)
+        num_thr, num_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
+        precision = np.empty((num_thr, num_rec, len(POOLS)))
+        recall = np.empty((num_thr, len(POOLS)))
+        num_gt_group = np.bincount(freq, weights=m.num_gt[a], minlength=len(FREQUENCY_GROUPS)).astype(np.int64)
+        # The pool of all categories, then the three frequency pools at once (one segment each).
+        for pools, pool_of, num_gt in (
+            (slice(0, 1), np.zeros(len(o), dtype=np.int64), np.array([m.num_gt[a].sum()])),
+            (slice(1, 4), freq[dt.cat[o]], num_gt_group),
+        ):
+            rank = np.lexsort((dt.index[o], dt.cat[o], dt.img[o], -dt.score[o], pool_of))
+            p, r = accumulate(m.tp[:, a, rank], m.counted[:, a, rank], pool_of[rank], num_gt, len(num_gt))
+            precision[:, :, pools], recall[:, pools] = p, r
+        t50 = np.flatnonzero(IOU_THRESHOLDS == 0.5)
+        t75 = np.flatnonzero(IOU_THRESHOLDS == 0.75)
+        metrics = {
+            "AP": _mean_defined(precision[:, :, 0]),
+            "AP50": _mean_defined(precision[t50, :, 0]),
+            "AP75": _mean_defined(precision[t75, :, 0]),
+        }
+        for k, g in enumerate(FREQUENCY_GROUPS, start=1):
+            metrics[f"AP{g}"] = _mean_defined(precision[:, :, k])
+        return LVISPooledResult(iou_type=iou_type, metrics=metrics, precision=precision, recall=recall)
 
     def _summarize(self, precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
         """lvis-api's summary metrics (fractions, -1 where undefined)."""
