@@ -50,7 +50,7 @@ AREA_RANGES = (
     ("large", 96.0**2, 1e5**2),
 )
 FREQUENCY_GROUPS = ("r", "c", "f")
-IOU_TYPES = ("bbox", "segm")
+IOU_TYPES = ("bbox", "segm", "boundary")
 METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf")
 
 
@@ -800,6 +800,8 @@ class LVISEval:
             carry boxes); same numbers as passing copies of the results without "bbox".
         dets_per_class: AP-fixed's budget, the top-scoring detections kept per category over
             the whole set before the per-image cap (ties in file order); negative keeps all.
+        boundary_dilation_ratio: boundary width as a fraction of the image diagonal, for the
+            IoU type "boundary" (Cheng et al. 2021; 0.02 in the paper and the LVIS challenge).
     """
 
     def __init__(
@@ -809,7 +811,11 @@ class LVISEval:
         max_dets: int = 300,
         areas_from_masks: bool = False,
         dets_per_class: int = -1,
+        boundary_dilation_ratio: float = 0.02,
     ):
+        if not boundary_dilation_ratio > 0:
+            raise ValueError(f"boundary_dilation_ratio must be > 0, got {boundary_dilation_ratio}")
+        self.boundary_dilation_ratio = float(boundary_dilation_ratio)
         self.gt = _GroundTruth(_load_json(gt, "Ground truth"))
         self.dets = _Detections(_result_columns(results), self.gt, max_dets, areas_from_masks,
                                 dets_per_class=dets_per_class, keep_categories_without_gt=True)
@@ -845,9 +851,15 @@ class LVISEval:
             pair_iou = box_iou_pairs(dt.boxes[dt_order][pair_dt], gt.boxes[gt_order][pair_gt])
         else:
             dt_rles, gt_rles = dt.rles(), gt.rles()
-            pair_iou = _segm_iou_pairs(
-                [dt_rles[i] for i in dt_order], [gt_rles[i] for i in gt_order], d_sorted, lo, count
-            )
+            dt_sorted = [dt_rles[i] for i in dt_order]
+            gt_sorted = [gt_rles[i] for i in gt_order]
+            pair_iou = _segm_iou_pairs(dt_sorted, gt_sorted, d_sorted, lo, count)
+            if iou_type == "boundary":
+                # Boundary AP's IoU is min(mask IoU, boundary IoU); boundaries are computed
+                # only for the masks that are in a pair.
+                dt_b = self._boundaries(dt_sorted, _sorted_unique(pair_dt))
+                gt_b = self._boundaries(gt_sorted, _sorted_unique(pair_gt))
+                np.minimum(pair_iou, _segm_iou_pairs(dt_b, gt_b, d_sorted, lo, count), out=pair_iou)
 
         lower = np.array([lo_ for _, lo_, _ in AREA_RANGES])[:, None]
         upper = np.array([up for _, _, up in AREA_RANGES])[:, None]
@@ -865,8 +877,18 @@ class LVISEval:
         self._matchings[iou_type] = m
         return m
 
+    def _boundaries(self, rles: List[dict], needed: np.ndarray) -> List[Optional[dict]]:
+        """Boundary masks of ``rles[i]`` for i in ``needed`` (None elsewhere)."""
+        from .boundary_iou import boundary_rles
+
+        out: List[Optional[dict]] = [None] * len(rles)
+        for i, b in zip(needed.tolist(), boundary_rles([rles[i] for i in needed], self.boundary_dilation_ratio)):
+            out[i] = b
+        return out
+
     def evaluate(self, iou_type: str) -> LVISEvalResult:
-        """Per-category LVIS AP of one IoU type ("bbox" or "segm"), as lvis-api computes it."""
+        """Per-category LVIS AP of one IoU type ("bbox", "segm" or "boundary"), as lvis-api
+        computes it (boundary: as boundary-iou-api's LVIS evaluation does)."""
         gt, dt, m = self.gt, self.dets, self._match(iou_type)
         num_cats = len(gt.cat_ids)
         # Rank each category's detections over all images: score, image id, file order.
