@@ -104,6 +104,8 @@ class ResultColumns:
         bbox: (N, 4) float64 [x, y, w, h], or None when no result has a box.
         segmentation: per result its "segmentation" (None where absent), or None when no
             result has one.
+        position: (N,) int64 position of each result in the whole results list, when these
+            columns are a part of it (a process's shard); None: 0, 1, ..., N-1.
     """
 
     image_id: np.ndarray
@@ -111,6 +113,17 @@ class ResultColumns:
     score: np.ndarray
     bbox: Optional[np.ndarray]
     segmentation: Optional[List[Any]]
+    position: Optional[np.ndarray] = None
+
+    def subset(self, keep: np.ndarray) -> "ResultColumns":
+        """The results at sorted positions ``keep``, remembering their positions."""
+        pos = keep if self.position is None else self.position[keep]
+        return ResultColumns(
+            image_id=self.image_id[keep], category_id=self.category_id[keep], score=self.score[keep],
+            bbox=None if self.bbox is None else self.bbox[keep],
+            segmentation=None if self.segmentation is None else [self.segmentation[i] for i in keep.tolist()],
+            position=np.asarray(pos, dtype=np.int64),
+        )
 
     def __len__(self) -> int:
         return len(self.score)
@@ -306,6 +319,17 @@ def box_iou_pairs(dt: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return iou
 
 
+def top_per_class(cat: np.ndarray, score: np.ndarray, position: np.ndarray, k: int) -> np.ndarray:
+    """Which detections are among the ``k`` highest-scoring of their category (ties: lower
+    ``position``, i.e. earlier in the results list), as a boolean mask: AP-fixed's budget."""
+    order = np.lexsort((position, -score, cat))
+    by_cat = cat[order]
+    rank = np.arange(len(cat)) - np.searchsorted(by_cat, by_cat, side="left")
+    keep = np.zeros(len(cat), dtype=bool)
+    keep[order[rank < k]] = True
+    return keep
+
+
 class _GroundTruth:
     """An LVIS-format ground-truth dict as arrays (annotations lvis-api would drop are dropped)."""
 
@@ -427,9 +451,10 @@ class _Detections:
     and the federated filter."""
 
     def __init__(self, results: ResultColumns, gt: _GroundTruth, max_dets: int, areas_from_masks: bool,
-                 dets_per_class: int = -1, keep_categories_without_gt: bool = False):
+                 dets_per_class: int = -1, keep_categories_without_gt: bool = False,
+                 allow_empty: bool = False):
         n = len(results)
-        if n == 0:
+        if n == 0 and not allow_empty:
             raise ValueError(
                 "The results list is empty: LVIS AP is undefined without detections "
                 "(lvis-api fails on it too); check the model's outputs"
@@ -464,10 +489,8 @@ class _Detections:
         # category over the whole set, ties in file order, before anything else drops any
         # (as the paper's code cuts the results file before lvis-api reads it).
         if dets_per_class >= 0:
-            order = np.lexsort((keep, -scores, cat))
-            by_cat = cat[order]
-            rank = keep - np.searchsorted(by_cat, by_cat, side="left")
-            keep = np.sort(order[rank < dets_per_class])
+            pos = keep if results.position is None else results.position
+            keep = np.flatnonzero(top_per_class(cat, scores, pos, dets_per_class))
             img, cat, scores = img[keep], cat[keep], scores[keep]
         # Per-image cap: the top max_dets scores per image, ties in file order.
         if max_dets >= 0:
@@ -500,7 +523,7 @@ class _Detections:
             # Mask-only results: area (and, when needed, the box) come from the mask.
             self.box_area = False
             segms = results.segmentation
-            if segms is None or None in segms:
+            if n and (segms is None or None in segms):
                 i = 0 if segms is None else segms.index(None)
                 raise ValueError(f"Result {i} has neither 'bbox' nor 'segmentation'")
             sizes, rles = gt.image_sizes(), []
@@ -515,7 +538,9 @@ class _Detections:
             area = _mask_area(rles)
 
         valid = np.flatnonzero((area > 0) & (area < np.inf))  # lvis-api's area filter
-        self.index = keep[valid]  # position in the results list (ascending: file order)
+        position = keep[valid]
+        # Position in the results list (file order, for ties); a shard's positions are global.
+        self.index = position if results.position is None else results.position[position]
         self.img, self.cat, self.score, self.area = img[valid], cat[valid], scores[valid], area[valid]
         self.not_exhaustive = _positions(gt.not_exhaustive_keys, keys[valid])[1]
         self._boxes = None if boxes is None else boxes[valid]
@@ -556,6 +581,8 @@ def _segm_iou_pairs(dt_rles: List[dict], gt_rles: List[dict], dt_group: np.ndarr
         IoUs in pair order (by detection, then ground truth): each group's (n_dt, n_gt)
         matrix, row-major.
     """
+    if len(dt_group) == 0:
+        return np.zeros(0)
     first = np.flatnonzero(np.r_[True, dt_group[1:] != dt_group[:-1]])
     last = np.r_[first[1:], len(dt_group)]
     with_gt = gt_count[first] > 0
@@ -766,14 +793,24 @@ POOLS = ("all",) + FREQUENCY_GROUPS
 
 
 @dataclass
-class _Matching:
-    """Matching of one IoU type: detections (in ``order``) against ground truth, per threshold
-    and area range."""
+class Matching:
+    """Outcome of matching one IoU type, per detection: all that ranking and accumulation need.
 
-    order: np.ndarray  # detections (indices into _Detections) in (category, image, score) order
+    Small enough to gather across processes (``lvis_distributed``): the results of disjoint
+    image sets concatenate into those of their union.
+    """
+
+    cat: np.ndarray  # (N,) category index (sorted category ids)
+    img: np.ndarray  # (N,) image index (sorted image ids)
+    score: np.ndarray  # (N,) score
+    index: np.ndarray  # (N,) position in the results list (file order, for ties)
     tp: np.ndarray  # (T, A, N) true positives
     counted: np.ndarray  # (T, A, N) not ignored (true or false positive)
-    num_gt: np.ndarray  # (A, K) non-ignored ground truth per category
+
+    @staticmethod
+    def concatenate(parts: Sequence["Matching"]) -> "Matching":
+        return Matching(*(np.concatenate([getattr(p, f) for p in parts], axis=-1)
+                          for f in ("cat", "img", "score", "index", "tp", "counted")))
 
 
 class LVISEval:
@@ -802,6 +839,8 @@ class LVISEval:
             the whole set before the per-image cap (ties in file order); negative keeps all.
         boundary_dilation_ratio: boundary width as a fraction of the image diagonal, for the
             IoU type "boundary" (Cheng et al. 2021; 0.02 in the paper and the LVIS challenge).
+        allow_empty: accept results without detections (a process's share of a distributed
+            evaluation may have none); otherwise that is a ValueError.
     """
 
     def __init__(
@@ -812,18 +851,21 @@ class LVISEval:
         areas_from_masks: bool = False,
         dets_per_class: int = -1,
         boundary_dilation_ratio: float = 0.02,
+        allow_empty: bool = False,
     ):
         if not boundary_dilation_ratio > 0:
             raise ValueError(f"boundary_dilation_ratio must be > 0, got {boundary_dilation_ratio}")
         self.boundary_dilation_ratio = float(boundary_dilation_ratio)
-        self.gt = _GroundTruth(_load_json(gt, "Ground truth"))
+        # A _GroundTruth is reused as is (several evaluations of one set share its masks).
+        self.gt = gt if isinstance(gt, _GroundTruth) else _GroundTruth(_load_json(gt, "Ground truth"))
         self.dets = _Detections(_result_columns(results), self.gt, max_dets, areas_from_masks,
-                                dets_per_class=dets_per_class, keep_categories_without_gt=True)
+                                dets_per_class=dets_per_class, keep_categories_without_gt=True,
+                                allow_empty=allow_empty)
         self.max_dets = max_dets
         self.dets_per_class = dets_per_class
-        self._matchings: Dict[str, _Matching] = {}
+        self._matchings: Dict[str, Matching] = {}
 
-    def _match(self, iou_type: str) -> _Matching:
+    def match(self, iou_type: str) -> Matching:
         """Greedy matching of every detection for ``iou_type`` (computed once per type)."""
         if iou_type not in IOU_TYPES:
             raise ValueError(f"iou_type {iou_type!r} is not one of {IOU_TYPES}")
@@ -871,11 +913,19 @@ class LVISEval:
         unmatched_ignored = (dt_area < lower) | (dt_area > upper) | dt.not_exhaustive[dt_order][None, :]
         ignored = np.where(matched, matched_ignored, unmatched_ignored[None])  # (T, A, N)
         counted = ~ignored
-        gt_cat = gt.cat[gt_order]
-        num_gt = np.stack([np.bincount(gt_cat[~gt_ignore[a]], minlength=num_cats) for a in range(len(AREA_RANGES))])
-        m = _Matching(order=dt_order, tp=matched & counted, counted=counted, num_gt=num_gt)
+        o = dt_order
+        m = Matching(cat=dt.cat[o], img=dt.img[o], score=dt.score[o], index=dt.index[o],
+                     tp=matched & counted, counted=counted)
         self._matchings[iou_type] = m
         return m
+
+    def num_gt(self) -> np.ndarray:
+        """(A, K) non-ignored ground truth per area range and category."""
+        gt = self.gt
+        lower = np.array([lo_ for _, lo_, _ in AREA_RANGES])[:, None]
+        upper = np.array([up for _, _, up in AREA_RANGES])[:, None]
+        ignore = gt.ignore[None, :] | (gt.area[None, :] < lower) | (gt.area[None, :] > upper)
+        return np.stack([np.bincount(gt.cat[~ig], minlength=len(gt.cat_ids)) for ig in ignore])
 
     def _boundaries(self, rles: List[dict], needed: np.ndarray) -> List[Optional[dict]]:
         """Boundary masks of ``rles[i]`` for i in ``needed`` (None elsewhere)."""
@@ -889,18 +939,22 @@ class LVISEval:
     def evaluate(self, iou_type: str) -> LVISEvalResult:
         """Per-category LVIS AP of one IoU type ("bbox", "segm" or "boundary"), as lvis-api
         computes it (boundary: as boundary-iou-api's LVIS evaluation does)."""
-        gt, dt, m = self.gt, self.dets, self._match(iou_type)
+        return self.accumulate(iou_type, self.match(iou_type))
+
+    def accumulate(self, iou_type: str, m: Matching) -> LVISEvalResult:
+        """Per-category precision, recall and summary of a matching (this one's or gathered)."""
+        gt = self.gt
         num_cats = len(gt.cat_ids)
+        num_gt = self.num_gt()
         # Rank each category's detections over all images: score, image id, file order.
-        o = m.order
-        rank = np.lexsort((dt.index[o], dt.img[o], -dt.score[o], dt.cat[o]))
-        cat_ranked = dt.cat[o][rank]
+        rank = np.lexsort((m.index, m.img, -m.score, m.cat))
+        cat_ranked = m.cat[rank]
         num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
         precision = np.empty((num_thr, num_rec, num_cats, num_area))
         recall = np.empty((num_thr, num_cats, num_area))
         for a in range(num_area):
             precision[..., a], recall[..., a] = accumulate(
-                m.tp[:, a, rank], m.counted[:, a, rank], cat_ranked, m.num_gt[a], num_cats
+                m.tp[:, a, rank], m.counted[:, a, rank], cat_ranked, num_gt[a], num_cats
             )
         metrics = self._summarize(precision, recall)
         return LVISEvalResult(
@@ -921,20 +975,24 @@ class LVISEval:
         points as in ``evaluate`` (area range "all"). Detections of categories without
         ground truth count as false positives of their pool.
         """
-        gt, dt, m = self.gt, self.dets, self._match(iou_type)
+        return self.accumulate_pooled(iou_type, self.match(iou_type))
+
+    def accumulate_pooled(self, iou_type: str, m: Matching) -> LVISPooledResult:
+        """AP-pool of a matching (this one's or gathered)."""
+        gt = self.gt
         a = [name for name, _, _ in AREA_RANGES].index("all")
-        o = m.order
+        num_gt_all = self.num_gt()[a]
         freq = np.array([FREQUENCY_GROUPS.index(f) for f in gt.frequency], dtype=np.int64)
         num_thr, num_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
         precision = np.empty((num_thr, num_rec, len(POOLS)))
         recall = np.empty((num_thr, len(POOLS)))
-        num_gt_group = np.bincount(freq, weights=m.num_gt[a], minlength=len(FREQUENCY_GROUPS)).astype(np.int64)
+        num_gt_group = np.bincount(freq, weights=num_gt_all, minlength=len(FREQUENCY_GROUPS)).astype(np.int64)
         # The pool of all categories, then the three frequency pools at once (one segment each).
         for pools, pool_of, num_gt in (
-            (slice(0, 1), np.zeros(len(o), dtype=np.int64), np.array([m.num_gt[a].sum()])),
-            (slice(1, 4), freq[dt.cat[o]], num_gt_group),
+            (slice(0, 1), np.zeros(len(m.cat), dtype=np.int64), np.array([num_gt_all.sum()])),
+            (slice(1, 4), freq[m.cat], num_gt_group),
         ):
-            rank = np.lexsort((dt.index[o], dt.cat[o], dt.img[o], -dt.score[o], pool_of))
+            rank = np.lexsort((m.index, m.cat, m.img, -m.score, pool_of))
             p, r = accumulate(m.tp[:, a, rank], m.counted[:, a, rank], pool_of[rank], num_gt, len(num_gt))
             precision[:, :, pools], recall[:, pools] = p, r
         t50 = np.flatnonzero(IOU_THRESHOLDS == 0.5)
