@@ -194,18 +194,29 @@ def compare(case: str, iou_type: str, gt_path: str, res_path: str, repeat: int, 
     if "faster-coco-eval" in tools:
         paths["faster-coco-eval"] = cut_per_image(res_path, res_path.replace(".json", "_cut300.json"))
     runs = {t: [] for t in tools}
+    failed = {}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         for _ in range(repeat):
             for t in tools:
-                runs[t].append(run_tool(t, gt_path, paths[t], iou_type, tmp))
+                if t in failed:
+                    continue
+                try:
+                    runs[t].append(run_tool(t, gt_path, paths[t], iou_type, tmp))
+                except RuntimeError as e:  # reported in the table; lt_det's failure is fatal
+                    if t == "lt_det":
+                        raise
+                    failed[t] = str(e).strip().splitlines()[-1][:80]
     best = {t: {"time_s": min(r["time_s"] for r in rs), "mem_mb": max(r["mem_mb"] for r in rs),
-                "metrics": rs[0]["metrics"]} for t, rs in runs.items()}
+                "metrics": rs[0]["metrics"]} for t, rs in runs.items() if t not in failed}
     ref = best.get("lvis-api")
     ours = best["lt_det"]
     print(f"  {'tool':<17} {'time (s)':>9} {'peak mem (MB)':>14} {'time / lt_det':>14} "
           f"{'mem / lt_det':>13}  equals lvis-api (max |diff|)")
     lt_diff = 0.0
     for t in tools:
+        if t in failed:
+            print(f"  {t:<17} failed: {failed[t]}")
+            continue
         r = best[t]
         if ref is None:
             eq = "n/a"
