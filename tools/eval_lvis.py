@@ -9,18 +9,33 @@ Prints AP, AP50, AP75, APs/m/l, APr/c/f and AR@300 (percent) per IoU type. With
 CSV and as a plot against training image count. The numbers are lvis-api 0.5.3's; for segm,
 detections' boxes are dropped first (as detectron2 does) so area ranges use mask areas, unless
 ``--segm-box-area`` asks for lvis-api's raw behaviour on files that carry both.
+
+    tools/eval_lvis.py GT.json RESULTS.json --iou-type segm boundary --protocol standard fixed pooled
+
+adds boundary AP (Cheng et al. 2021; ``--boundary-dilation-ratio``, 0.02) and AP-fixed / AP-pool
+(Dave et al. 2021: ``--dets-per-class`` detections per class, 10,000, no per-image cap), one
+column each ("segm_fixed", "segm_pooled", ...; AP-pool has AP, AP50, AP75, APr, APc, APf).
 """
 import argparse
+import importlib.util
 import json
 import os
 import sys
+import types
+
+import numpy as np
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("gt", help="LVIS-format ground-truth JSON")
     p.add_argument("results", help="LVIS results JSON (list of detections)")
-    p.add_argument("--iou-type", nargs="+", default=["bbox"], choices=["bbox", "segm"])
+    p.add_argument("--iou-type", nargs="+", default=["bbox"], choices=["bbox", "segm", "boundary"])
+    p.add_argument("--protocol", nargs="+", default=["standard"], choices=["standard", "fixed", "pooled"],
+                   help="standard: lvis-api (300/image); fixed: AP-fixed; pooled: AP-pool (Dave et al. 2021)")
+    p.add_argument("--dets-per-class", type=int, default=10000, help="budget per class of fixed/pooled")
+    p.add_argument("--boundary-dilation-ratio", type=float, default=0.02,
+                   help="boundary width / image diagonal for --iou-type boundary")
     p.add_argument("--output-dir", default=None, help="write metrics JSON and per-class CSV/plots here")
     p.add_argument("--max-dets", type=int, default=300, help="detections kept per image (LVIS: 300)")
     p.add_argument("--segm-box-area", action="store_true",
@@ -30,12 +45,15 @@ def parse_args(argv=None):
 
 
 def format_table(metrics: dict) -> str:
-    """Metric rows, one column per IoU type, values in percent (nan where undefined)."""
+    """Metric rows, one column per evaluation, values in percent (nan where undefined, blank
+    where an evaluation has no such metric)."""
     types = list(metrics)
-    names = list(next(iter(metrics.values())))
-    lines = [f"{'metric':<10}" + "".join(f"{t:>10}" for t in types)]
+    names = list(dict.fromkeys(n for m in metrics.values() for n in m))
+    width = max(10, *(len(t) + 2 for t in types))
+    lines = [f"{'metric':<10}" + "".join(f"{t:>{width}}" for t in types)]
     for n in names:
-        lines.append(f"{n:<10}" + "".join(f"{metrics[t][n]:>10.2f}" for t in types))
+        cells = (f"{metrics[t][n]:>{width}.2f}" if n in metrics[t] else " " * width for t in types)
+        lines.append(f"{n:<10}" + "".join(cells))
     return "\n".join(lines)
 
 
@@ -70,6 +88,15 @@ def load_inputs(gt_path: str, results_path: str, read_gt, read_results):
         _check_box_sizes(gt["annotations"], f"annotation {{id}} of {gt_path}")
     if isinstance(results, list):
         _check_box_sizes(results, f"result {{index}} (image_id {{image_id}}) of {results_path}")
+    elif getattr(results, "bbox", None) is not None:  # columns (ResultColumns)
+        bad = np.flatnonzero((results.bbox[:, 2] < 0) | (results.bbox[:, 3] < 0))
+        if len(bad):
+            i = int(bad[0])
+            box = [int(v) if float(v).is_integer() else float(v) for v in results.bbox[i]]
+            raise ValueError(
+                f"result {i} (image_id {int(results.image_id[i])}) of {results_path} has bbox "
+                f"{box} with negative width or height; expected [x, y, w, h], w, h >= 0"
+            )
     return gt, results
 
 
@@ -88,18 +115,48 @@ def _negative(w, h) -> bool:
         return False
 
 
+def _without_package_init(*packages: str) -> None:
+    """Make ``packages`` importable as bare namespaces, without running their ``__init__``.
+
+    ``lt_det/__init__.py`` and ``lt_det/evaluation/__init__.py`` import every component so
+    that importing the package registers them in detectron2's registries; that pulls in torch
+    and detectron2 (~3.6 s and ~0.9 GB), none of which an evaluation of two JSON files uses.
+    The evaluation modules import only numpy, pycocotools and msgspec. A package already
+    imported (e.g. by a test in the same process) is left as it is.
+    """
+    for name in packages:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.submodule_search_locations is None:
+            raise ImportError(f"{name} is not an importable package; install lt_det (pip install -e .)")
+        module = types.ModuleType(name)
+        module.__path__ = list(spec.submodule_search_locations)
+        module.__spec__ = spec
+        sys.modules[name] = module
+
+
 def run(args) -> int:
-    from lt_det.evaluation.lvis_eval import LVISEval, load_json
+    _without_package_init("lt_det", "lt_det.data", "lt_det.evaluation")
+    from lt_det.evaluation.lvis_eval import LVISEval, LVISEvalResult, ResultColumns, load_json
+    from lt_det.evaluation.lvis_protocols import evaluate_protocols
     from lt_det.evaluation.per_class_report import write_per_class_report
 
-    gt, results = load_inputs(args.gt, args.results, load_json, load_json)
+    gt, results = load_inputs(args.gt, args.results, load_json, ResultColumns.read)
+    if args.segm_box_area:  # lvis-api's raw rule, standard protocol only
+        if args.protocol != ["standard"] or args.iou_type != ["segm"]:
+            raise ValueError("--segm-box-area applies to --iou-type segm --protocol standard alone")
+        evaluated = {"segm": LVISEval(gt, results, max_dets=args.max_dets).evaluate("segm")}
+    else:
+        evaluated = evaluate_protocols(gt, results, args.iou_type, args.protocol, max_dets=args.max_dets,
+                                       dets_per_class=args.dets_per_class,
+                                       boundary_dilation_ratio=args.boundary_dilation_ratio)
     metrics = {}
-    for iou_type in args.iou_type:
-        mask_areas = iou_type == "segm" and not args.segm_box_area
-        out = LVISEval(gt, results, max_dets=args.max_dets, areas_from_masks=mask_areas).evaluate(iou_type)
-        metrics[iou_type] = {k: (v * 100 if v >= 0 else float("nan")) for k, v in out.metrics.items()}
-        if args.output_dir:
-            for path in write_per_class_report(out, args.output_dir, plot=not args.no_plots):
+    for key, out in evaluated.items():
+        metrics[key] = {k: (v * 100 if v >= 0 else float("nan")) for k, v in out.metrics.items()}
+        if args.output_dir and isinstance(out, LVISEvalResult):
+            prefix = "lvis" if key == out.iou_type else "lvis_fixed"
+            for path in write_per_class_report(out, args.output_dir, prefix=prefix, plot=not args.no_plots):
                 print(f"wrote {path}")
     print(format_table(metrics))
     if args.output_dir:

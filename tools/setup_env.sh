@@ -44,10 +44,13 @@ if ! "$VPY" -c "import torch, torchvision" >/dev/null 2>&1; then
   "${PIP[@]}" -c "$ROOT/constraints.txt" torch torchvision
 fi
 # detectron2's runtime requirements (installed explicitly: the wheel goes in with --no-deps),
-# the LVIS API (reference for the evaluator's equality tests) and the test runner.
+# the LVIS API (reference for the evaluator's equality tests), msgspec (the LVIS evaluator's
+# JSON reader), hotcoco and faster-coco-eval (compared in benchmarks/bench_lvis_eval.py) and
+# the test runner.
 "${PIP[@]}" -c "$ROOT/constraints.txt" \
   numpy Pillow matplotlib pycocotools termcolor yacs tabulate cloudpickle tqdm tensorboard \
-  omegaconf hydra-core packaging fvcore iopath "setuptools<81" scipy lvis pytest
+  omegaconf hydra-core packaging fvcore iopath "setuptools<81" scipy lvis pytest \
+  msgspec hotcoco faster-coco-eval
 
 if ! "$VPY" -c "import detectron2" >/dev/null 2>&1 || [[ -d "$VENV/detectron2-wheel" ]]; then
   D2_VERSION="$(grep -E '^sal-detectron2==' "$ROOT/constraints.txt" | cut -d= -f3)"

@@ -198,6 +198,27 @@ def add_lt_config(cfg: CN) -> CN:
     # Write plots (per-class score against training count, r/c/f bands) under OUTPUT_DIR.
     _C.LT.EVAL.PLOTS = True
 
+    # ---- BEGIN issue 15: LVIS evaluation protocols (LTLVISEvaluator, docs/evaluation.md) ----
+    _C.LT.EVAL.LVIS = CN()
+    # Protocols LTLVISEvaluator reports, any of:
+    #   "standard": lvis-api's (300 detections per image); result keys "bbox", "segm".
+    #   "fixed": AP-fixed (Dave et al. 2021): the top DETS_PER_CLASS detections of each class
+    #            over the whole set, no per-image cap; keys "bbox_fixed", "segm_fixed".
+    #   "pooled": AP-pool of the same detections: precision over the detections of all / rare
+    #            / common / frequent classes ranked together (AP, APr, APc, APf);
+    #            keys "bbox_pooled", "segm_pooled".
+    # "fixed"/"pooled" need a model that outputs more than 300 detections per image
+    # (TEST.DETECTIONS_PER_IMAGE, a low ROI_HEADS.SCORE_THRESH_TEST), else AP-fixed is low.
+    _C.LT.EVAL.LVIS.PROTOCOLS = ["standard"]
+    # Detections per class of "fixed" and "pooled" (the paper's 10,000 for LVIS v1 val).
+    _C.LT.EVAL.LVIS.DETS_PER_CLASS = 10000
+    # Also evaluate boundary AP (Cheng et al. 2021, IoU type "boundary": min(mask IoU,
+    # boundary IoU)) in each protocol, for models that predict masks; keys "boundary", ...
+    _C.LT.EVAL.LVIS.BOUNDARY = False
+    # Boundary width d as a fraction of the image diagonal (Boundary IoU's dilation ratio).
+    _C.LT.EVAL.LVIS.BOUNDARY_DILATION_RATIO = 0.02
+    # ---- END issue 15 ----------------------------------------------------------------------
+
     # ---- BEGIN issue 6: classification branch (LTClassifier, docs/classification.md) ----
     _C.MODEL.LT.CLASSIFIER = CN()
     # Number of classes C (must equal the training set's; checked when the loss is built).

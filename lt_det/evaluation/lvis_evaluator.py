@@ -2,7 +2,8 @@
 
 A drop-in for detectron2's ``LVISEvaluator`` (same protocol, same results file, same
 numbers) that is much faster, runs on numpy 2, adds AR and the r/c/f breakdowns to the
-returned metrics, and writes per-class AP as CSV and as a plot against training frequency.
+returned metrics, writes per-class AP as CSV and as a plot against training frequency, can
+add AP-fixed, AP-pool and boundary AP, and shares the evaluation across processes.
 """
 import itertools
 import json
@@ -22,7 +23,8 @@ from detectron2.utils.file_io import PathManager
 from detectron2.utils.logger import create_small_table
 
 from .build import register_evaluator
-from .lvis_eval import LVISEval, load_json
+from .lvis_eval import METRIC_NAMES, LVISEvalResult, ResultColumns, load_json
+from .lvis_protocols import PROTOCOLS, evaluate_protocols, result_key
 from .per_class_report import write_per_class_report
 
 RESULTS_FILE = "lvis_instances_results.json"
@@ -48,6 +50,10 @@ class LTLVISEvaluator(DatasetEvaluator):
         max_dets_per_image: int = 300,
         per_class_csv: bool = True,
         plots: bool = True,
+        protocols: Sequence[str] = ("standard",),
+        dets_per_class: int = 10000,
+        boundary: bool = False,
+        boundary_dilation_ratio: float = 0.02,
     ):
         """
         Args:
@@ -58,7 +64,13 @@ class LTLVISEvaluator(DatasetEvaluator):
             distributed: gather predictions from all ranks (else evaluate this rank's only).
             output_dir: where to write the results JSON and the per-class CSV/plots.
             max_dets_per_image: detections kept per image (LVIS: 300).
-            per_class_csv, plots: write ``lvis_<task>_per_class_ap.{csv,png}`` to output_dir.
+            per_class_csv, plots: write ``lvis_<task>_per_class_ap.{csv,png}`` to output_dir
+                (and ``lvis_fixed_<task>_...`` for AP-fixed).
+            protocols: any of "standard", "fixed" (AP-fixed), "pooled" (AP-pool); results
+                under the keys "<task>", "<task>_fixed", "<task>_pooled".
+            dets_per_class: the per-class budget of "fixed" and "pooled".
+            boundary: also evaluate boundary AP (task "boundary") when predictions have masks.
+            boundary_dilation_ratio: boundary width as a fraction of the image diagonal.
         """
         self._logger = logging.getLogger(__name__)
         self._dataset_name = dataset_name
@@ -69,14 +81,27 @@ class LTLVISEvaluator(DatasetEvaluator):
                 "needs the LVIS-format annotation file"
             )
         for t in tasks or ():
-            if t not in ("bbox", "segm"):
-                raise ValueError(f"LVIS evaluation task {t!r} is not 'bbox' or 'segm'")
+            if t not in ("bbox", "segm", "boundary"):
+                raise ValueError(f"LVIS evaluation task {t!r} is not 'bbox', 'segm' or 'boundary'")
+        for p in protocols:
+            if p not in PROTOCOLS:
+                raise ValueError(
+                    f"LT.EVAL.LVIS.PROTOCOLS has {p!r}; choose from {', '.join(PROTOCOLS)}"
+                )
+        if not protocols:
+            raise ValueError("LT.EVAL.LVIS.PROTOCOLS is empty; give at least one of " + ", ".join(PROTOCOLS))
+        if not boundary_dilation_ratio > 0:
+            raise ValueError(f"LT.EVAL.LVIS.BOUNDARY_DILATION_RATIO must be > 0, got {boundary_dilation_ratio}")
         self._tasks = tuple(tasks) if tasks else None
         self._distributed = distributed
         self._output_dir = output_dir
         self._max_dets = max_dets_per_image
         self._per_class_csv = per_class_csv
         self._plots = plots
+        self._protocols = tuple(protocols)
+        self._dets_per_class = dets_per_class
+        self._boundary = boundary
+        self._boundary_ratio = boundary_dilation_ratio
         self._gt = None
         self._cpu_device = torch.device("cpu")
         self.reset()
@@ -89,6 +114,10 @@ class LTLVISEvaluator(DatasetEvaluator):
             output_dir=output_dir,
             per_class_csv=cfg.LT.EVAL.PER_CLASS_CSV,
             plots=cfg.LT.EVAL.PLOTS,
+            protocols=tuple(cfg.LT.EVAL.LVIS.PROTOCOLS),
+            dets_per_class=cfg.LT.EVAL.LVIS.DETS_PER_CLASS,
+            boundary=cfg.LT.EVAL.LVIS.BOUNDARY,
+            boundary_dilation_ratio=cfg.LT.EVAL.LVIS.BOUNDARY_DILATION_RATIO,
         )
 
     def reset(self):
@@ -137,56 +166,73 @@ class LTLVISEvaluator(DatasetEvaluator):
         )
 
     def evaluate(self) -> Dict[str, Dict[str, float]]:
-        if self._distributed:
+        """Metrics on the main process ({} on the others).
+
+        Distributed, each process converts and matches its own predictions and the main
+        process ranks and accumulates the gathered outcomes (``lvis_protocols``): the
+        numbers are those of one process evaluating all predictions, the work is shared.
+        """
+        if self._distributed and comm.get_world_size() > 1:
             comm.synchronize()
-            predictions = list(itertools.chain(*comm.gather(self._predictions, dst=0)))
-            if not comm.is_main_process():
-                return {}
+            rank, all_gather = comm.get_rank(), comm.all_gather
+            gather = comm.gather
         else:
-            predictions = self._predictions
-        if not predictions:
-            self._logger.warning("[LTLVISEvaluator] Did not receive valid predictions.")
+            rank, all_gather, gather = 0, (lambda x: [x]), (lambda x: [x])
+        if not any(all_gather(bool(self._predictions))):
+            if rank == 0:
+                self._logger.warning("[LTLVISEvaluator] Did not receive valid predictions.")
             return {}
 
-        results = list(itertools.chain(*[p["instances"] for p in predictions]))
+        results = list(itertools.chain(*[p["instances"] for p in self._predictions]))
         self._dataset_ids(results)
-        if self._output_dir:
-            PathManager.mkdirs(self._output_dir)
-            path = os.path.join(self._output_dir, RESULTS_FILE)
-            self._logger.info(f"Saving results to {path}")
-            with PathManager.open(path, "w") as f:
-                json.dump(results, f)
+        if self._output_dir:  # the file holds every process's results, in process order
+            everything = gather(results)
+            if rank == 0:
+                PathManager.mkdirs(self._output_dir)
+                path = os.path.join(self._output_dir, RESULTS_FILE)
+                self._logger.info(f"Saving results to {path}")
+                with PathManager.open(path, "w") as f:
+                    json.dump(list(itertools.chain(*everything)), f)
+            del everything
 
         gt = self._ground_truth()
         if not gt.get("annotations"):
-            self._logger.info("The annotation file has no annotations (a test split); nothing to evaluate.")
+            if rank == 0:
+                self._logger.info("The annotation file has no annotations (a test split); nothing to evaluate.")
             return {}
-        tasks = self._tasks or (("bbox", "segm") if any("segmentation" in r for r in results) else ("bbox",))
+        has_masks = any(all_gather(any("segmentation" in r for r in results)))
+        tasks = self._tasks or (("bbox", "segm") if has_masks else ("bbox",))
+        if self._boundary and has_masks and "boundary" not in tasks:
+            tasks = tuple(tasks) + ("boundary",)
+        tasks = sorted(tasks)
+        if not any(all_gather(len(results))):
+            self._logger.warning("No predictions from the model!")
+            return {result_key(t, p): {k: float("nan") for k in self._metric_names(p)}
+                    for t in tasks for p in self._protocols} if rank == 0 else {}
+
+        evaluated = evaluate_protocols(
+            gt, ResultColumns.from_records(results), tasks, self._protocols,
+            max_dets=self._max_dets, dets_per_class=self._dets_per_class,
+            boundary_dilation_ratio=self._boundary_ratio, rank=rank, all_gather=all_gather, gather=gather,
+        )
         metrics: Dict[str, Dict[str, float]] = OrderedDict()
-        for task in sorted(tasks):
-            metrics[task] = self._evaluate_task(gt, results, task)
+        for key, result in evaluated.items():
+            metrics[key] = {k: (float(v) * 100 if v >= 0 else float("nan")) for k, v in result.metrics.items()}
+            self._logger.info(f"Evaluation results for {key}:\n" + create_small_table(metrics[key]))
+            if isinstance(result, LVISEvalResult) and self._output_dir and (self._per_class_csv or self._plots):
+                paths = write_per_class_report(
+                    result, self._output_dir, prefix="lvis" if key == result.iou_type else "lvis_fixed",
+                    image_count=self._train_image_counts(result.cat_ids),
+                    csv_file=self._per_class_csv, plot=self._plots,
+                )
+                self._logger.info("Per-class AP written to " + ", ".join(paths))
         return metrics
 
-    def _evaluate_task(self, gt: dict, results: List[dict], task: str) -> Dict[str, float]:
-        names = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf",
-                 f"AR@{self._max_dets}", f"ARs@{self._max_dets}", f"ARm@{self._max_dets}",
-                 f"ARl@{self._max_dets}")
-        if not results:
-            self._logger.warning("No predictions from the model!")
-            return {k: float("nan") for k in names}
-        # As detectron2 does for segm (it drops the boxes): mask AP's area ranges use mask areas.
-        ev = LVISEval(gt, results, max_dets=self._max_dets, areas_from_masks=task == "segm")
-        result = ev.evaluate(task)
-        metrics = {k: (float(v) * 100 if v >= 0 else float("nan")) for k, v in result.metrics.items()}
-        self._logger.info(f"Evaluation results for {task}:\n" + create_small_table(metrics))
-        if self._output_dir and (self._per_class_csv or self._plots):
-            paths = write_per_class_report(
-                result, self._output_dir, prefix="lvis",
-                image_count=self._train_image_counts(result.cat_ids),
-                csv_file=self._per_class_csv, plot=self._plots,
-            )
-            self._logger.info("Per-class AP written to " + ", ".join(paths))
-        return metrics
+    def _metric_names(self, protocol: str) -> List[str]:
+        if protocol == "pooled":
+            return ["AP", "AP50", "AP75", "APr", "APc", "APf"]
+        cap = self._max_dets if protocol == "standard" else -1
+        return list(METRIC_NAMES) + [f"AR@{cap}", f"ARs@{cap}", f"ARm@{cap}", f"ARl@{cap}"]
 
 
 # Registered under the data sets' evaluator_type, not the class name.

@@ -121,3 +121,23 @@ def test_full_disk_names_the_metrics_file(tool, files, tmp_path, capsys, monkeyp
     assert tool.main([gt_path, res_path, "--output-dir", str(out), "--no-plots"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == f"error: cannot write {out / 'lvis_metrics.json'}: No space left on device"
+
+
+def test_protocols_and_boundary_columns(tool, files, tmp_path, capsys):
+    gt, results, (gt_path, res_path) = files
+    out = str(tmp_path / "out")
+    argv = [gt_path, res_path, "--iou-type", "bbox", "boundary", "--protocol", "standard", "fixed", "pooled",
+            "--dets-per-class", "5", "--output-dir", out, "--no-plots"]
+    assert tool.main(argv) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("wrote")]
+    header = lines[0].split()
+    assert header == ["metric", "bbox", "boundary", "bbox_fixed", "bbox_pooled", "boundary_fixed", "boundary_pooled"]
+    with open(os.path.join(out, "lvis_metrics.json")) as f:
+        saved = json.load(f)
+    ev = LVISEval(gt, results, max_dets=-1, dets_per_class=5)
+    assert saved["bbox_fixed"]["AP"] == pytest.approx(ev.evaluate("bbox").metrics["AP"] * 100)
+    assert saved["bbox_pooled"]["AP"] == pytest.approx(ev.evaluate_pooled("bbox").metrics["AP"] * 100)
+    masks_only = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
+    boundary = LVISEval(gt, masks_only).evaluate("boundary").metrics["AP"] * 100
+    assert saved["boundary"]["AP"] == pytest.approx(boundary)
+    assert os.path.isfile(os.path.join(out, "lvis_fixed_bbox_per_class_ap.csv"))
