@@ -89,8 +89,7 @@ def main(args):
         else:
             trainer = LTTrainer(cfg)
             trainer.resume_or_load(resume=args.resume)
-            trainer.train()
-            results = getattr(trainer, "_last_eval_results", None) or {}
+            results = trainer.train()
         if comm.is_main_process() and results:
             write_final_report(results, cfg.OUTPUT_DIR, plot=cfg.LT.EVAL.PLOTS)
         return results
