@@ -1,5 +1,6 @@
 """The trainer shared by detection and classification."""
 import os
+import weakref
 from typing import Callable, Optional, Type, TypeVar
 
 from detectron2.data import DatasetCatalog
@@ -8,6 +9,8 @@ from detectron2.engine import DefaultTrainer, HookBase, hooks
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
 from ..solver import build_lt_optimizer
+from .checkpoint import LTCheckpointer
+from .hooks import DivergenceGuard
 from .stage_schedule import build_stage_schedule_hook
 
 H = TypeVar("H", bound=HookBase)
@@ -56,8 +59,18 @@ class LTTrainer(DefaultTrainer):
         # detectron2's SGD plus LT.SOLVER.* (linear LR scaling, no bias decay, AMP check).
         return build_lt_optimizer(cfg, model)
 
+    def build_checkpointer(self) -> LTCheckpointer:
+        """detectron2's checkpointer (model + trainer state in ``OUTPUT_DIR``), written
+        atomically, never with non-finite weights, resumable past a corrupt file."""
+        return LTCheckpointer(self.model, self.cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+
     def build_hooks(self):
+        # DefaultTrainer.__init__ made a DetectionCheckpointer just before calling
+        # build_hooks; the checkpoint hooks must get lt_det's.
+        self.checkpointer = self.build_checkpointer()
         ret = super().build_hooks()
+        # First, so a diverged step stops before any other hook sees it.
+        ret.insert(0, DivergenceGuard())
         stage_hook = build_stage_schedule_hook(self.cfg)  # LT.STAGES / LT.FREEZE (bag of tricks)
         if stage_hook is not None:
             # Right after the LR scheduler (so a stage's schedule starts on its first
@@ -112,6 +125,16 @@ class LTTrainer(DefaultTrainer):
     def final_results(self):
         """Results of the last evaluation (detectron2's ``EvalHook``), ``{}`` if none ran."""
         return getattr(self, "_last_eval_results", None) or {}
+
+    def run_step(self):
+        try:
+            super().run_step()
+        except FloatingPointError as e:  # detectron2's own non-finite checks (RPN, total loss)
+            guard = self.find_hook(DivergenceGuard)
+            if guard is None:
+                raise
+            reason = str(e).split("\n")[0].replace(" Training has diverged.", "")
+            raise guard.divergence([reason], what="model outputs") from e
 
     def train(self):
         """Run training; return the last evaluation's results (``{}`` when none ran), also
