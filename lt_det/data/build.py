@@ -3,11 +3,12 @@ from detectron2.data import (
     DatasetMapper,
     MetadataCatalog,
     build_detection_test_loader,
-    build_detection_train_loader,
     get_detection_dataset_dicts,
 )
+from detectron2.data.build import trivial_batch_collator
 from detectron2.utils.registry import Registry
 
+from .resumable import SAMPLER_KEY, MappedDicts, build_resumable_train_loader, derive_seed, run_seed, seeded_rng
 from .samplers import build_lt_sampler, is_lt_sampler
 
 TASK_LOADER_REGISTRY = Registry("LT_TASK_LOADER")
@@ -26,14 +27,16 @@ def dataset_task(dataset_name: str) -> str:
     return MetadataCatalog.get(dataset_name).get("task", "detection")
 
 
-@TASK_LOADER_REGISTRY.register()
-class detection:  # noqa: N801 - registered under the task's name
-    """detectron2's detection loaders, with lt_det's samplers when one is configured."""
+def build_resumable_detection_train_loader(cfg):
+    """detectron2's detection training loader (its data set, ``DatasetMapper``, samplers,
+    aspect-ratio grouping, batch split), with lt_det's samplers when one is configured, and
+    batches that are a function of the iteration (``lt_det.data.resumable``), so that
+    ``--resume`` continues exactly where the interrupted run was."""
+    from detectron2.data.build import _train_loader_from_config  # the one mapping of cfg -> loader args
 
-    @staticmethod
-    def build_train_loader(cfg):
-        if not is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
-            return build_detection_train_loader(cfg)
+    seed = run_seed(cfg)
+    dataset = sampler = None
+    if is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
         dataset = get_detection_dataset_dicts(
             cfg.DATASETS.TRAIN,
             filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,
@@ -41,9 +44,29 @@ class detection:  # noqa: N801 - registered under the task's name
             proposal_files=cfg.DATASETS.PROPOSAL_FILES_TRAIN if cfg.MODEL.LOAD_PROPOSALS else None,
         )
         sampler = build_lt_sampler(cfg, dataset)
-        return build_detection_train_loader(
-            cfg, dataset=dataset, mapper=DatasetMapper(cfg, True), sampler=sampler
-        )
+    # detectron2's TrainingSampler draws its seed from numpy's global generator: seed it from
+    # SEED, so the sampler is the same whenever it is built (a resume, a stage boundary).
+    with seeded_rng(derive_seed(seed, SAMPLER_KEY)):
+        args = _train_loader_from_config(cfg, DatasetMapper(cfg, True), dataset=dataset, sampler=sampler)
+    dicts = args["dataset"]
+    group_ids = None
+    if args["aspect_ratio_grouping"]:
+        # detectron2's AspectRatioGroupedDataset rule (width > height or not), on the dicts.
+        group_ids = [0 if d["width"] > d["height"] else 1 for d in dicts]
+    return build_resumable_train_loader(
+        MappedDicts(dicts, args["mapper"]), len(dicts), args["sampler"],
+        total_batch_size=args["total_batch_size"], seed=seed, num_workers=args["num_workers"],
+        collate_fn=trivial_batch_collator, group_ids=group_ids,
+    )
+
+
+@TASK_LOADER_REGISTRY.register()
+class detection:  # noqa: N801 - registered under the task's name
+    """detectron2's detection loaders, with lt_det's samplers when one is configured."""
+
+    @staticmethod
+    def build_train_loader(cfg):
+        return build_resumable_detection_train_loader(cfg)
 
     @staticmethod
     def build_test_loader(cfg, dataset_name):

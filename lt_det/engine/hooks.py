@@ -60,3 +60,26 @@ class DivergenceGuard(HookBase):
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+
+
+class IterationSeed(HookBase):
+    """Seeds Python's, numpy's and torch's generators from ``(SEED, iteration)`` before each
+    step (and before training, for what the other hooks do in ``before_train`` at the start
+    iteration), so the model's randomness (proposal sampling, mixup, dropout, re-initialised
+    modules) at an iteration does not depend on where the run started: with the loaders of
+    ``lt_det.data.resumable`` a resumed run repeats the uninterrupted run's steps exactly.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def _seed(self):
+        from ..data.resumable import ITERATION_KEY, derive_seed, seed_all
+
+        seed_all(derive_seed(self.seed, ITERATION_KEY, self.trainer.iter))
+
+    def before_train(self):
+        self._seed()
+
+    def before_step(self):
+        self._seed()

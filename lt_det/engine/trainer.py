@@ -10,7 +10,7 @@ from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
 from ..solver import build_lt_optimizer
 from .checkpoint import LTCheckpointer
-from .hooks import DivergenceGuard
+from .hooks import DivergenceGuard, IterationSeed
 from .stage_schedule import build_stage_schedule_hook
 
 H = TypeVar("H", bound=HookBase)
@@ -71,6 +71,9 @@ class LTTrainer(DefaultTrainer):
         ret = super().build_hooks()
         # First, so a diverged step stops before any other hook sees it.
         ret.insert(0, DivergenceGuard())
+        if self.cfg.SEED >= 0:
+            # Before every hook that may draw random numbers (the stage hook's REINIT).
+            ret.insert(0, IterationSeed(self.cfg.SEED))
         stage_hook = build_stage_schedule_hook(self.cfg)  # LT.STAGES / LT.FREEZE (bag of tricks)
         if stage_hook is not None:
             # Right after the LR scheduler (so a stage's schedule starts on its first
