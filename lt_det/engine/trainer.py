@@ -1,10 +1,13 @@
 """The trainer shared by detection and classification."""
+import logging
 import os
 import weakref
 from typing import Callable, Optional, Type, TypeVar
 
 from detectron2.data import DatasetCatalog
-from detectron2.engine import DefaultTrainer, HookBase, hooks
+from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, TrainerBase, create_ddp_model, hooks
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
 
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
@@ -35,8 +38,35 @@ class LTTrainer(DefaultTrainer):
     """
 
     def __init__(self, cfg):
+        # DefaultTrainer.__init__'s steps, in its order, with two changes: the model is
+        # wrapped by build_ddp_model (DDP without device ids on CPU, so that
+        # ``--num-gpus N`` runs N gloo processes on a CPU-only machine) and the checkpointer
+        # is build_checkpointer's.
+        TrainerBase.__init__(self)
+        if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
+            setup_logger()
+        cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
         self._stage_cfg = None
-        super().__init__(cfg)
+        model = self.build_model(cfg)
+        optimizer = self.build_optimizer(cfg, model)
+        data_loader = self.build_train_loader(cfg)
+        model = self.build_ddp_model(cfg, model)
+        self._trainer = (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(model, data_loader, optimizer)
+        self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.start_iter = 0
+        self.max_iter = cfg.SOLVER.MAX_ITER
+        self.cfg = cfg
+        self.checkpointer = self.build_checkpointer()
+        self.register_hooks(self.build_hooks())
+
+    @classmethod
+    def build_ddp_model(cls, cfg, model):
+        """detectron2's ``create_ddp_model`` (a no-op in one process); on CPU, DDP gets no
+        device ids (gloo), on GPU the local rank's device as detectron2 does."""
+        kwargs = {"broadcast_buffers": False}
+        if cfg.MODEL.DEVICE == "cpu":
+            kwargs["device_ids"] = None
+        return create_ddp_model(model, **kwargs)
 
     # ------------------------------------------------------------- builders
     @classmethod
@@ -65,9 +95,6 @@ class LTTrainer(DefaultTrainer):
         return LTCheckpointer(self.model, self.cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
 
     def build_hooks(self):
-        # DefaultTrainer.__init__ made a DetectionCheckpointer just before calling
-        # build_hooks; the checkpoint hooks must get lt_det's.
-        self.checkpointer = self.build_checkpointer()
         ret = super().build_hooks()
         # First, so a diverged step stops before any other hook sees it.
         ret.insert(0, DivergenceGuard())
