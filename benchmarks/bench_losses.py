@@ -7,7 +7,11 @@ load affects both alike; medians over repeats are reported with their ratio:
    foreground, training mode so that stateful losses update their state) vs plain sigmoid
    BCE computed as detectron2 does (one-hot target, ``binary_cross_entropy_with_logits``).
    Target: within 2x.
-2. one training step (forward, backward, SGD step) of detectron2's GeneralizedRCNN on a
+2. each post-hoc calibration (lt_det.modeling.calibration) on one image's box scores at
+   inference (1,000 RoIs, detectron2's POST_NMS_TOPK_TEST, x 1,204 columns) vs the same
+   sigmoid BCE forward + backward of [1], and vs the softmax of those scores (what the
+   uncalibrated predictor computes).
+3. one training step (forward, backward, SGD step) of detectron2's GeneralizedRCNN on a
    small synthetic batch with ``LTStandardROIHeads`` (SoftmaxCE) vs detectron2's
    ``StandardROIHeads`` at the same config and weights, with a second stock model as a
    control whose ratio shows the noise. Target: within 3%.
@@ -17,7 +21,7 @@ several percent between identical steps); on CUDA it is the wall clock after a s
 
 Usage:
     python benchmarks/bench_losses.py [--device cpu|cuda] [--threads N] [--repeats R]
-        [--skip-model]
+        [--skip-model] [--skip-calibration]
 """
 import argparse
 import statistics
@@ -33,7 +37,7 @@ from lt_det.losses import build_loss
 
 LOSSES = [
     "SigmoidBCE", "SoftmaxCE", "EQL", "EQLv2", "Seesaw", "Federated",
-    "CSCE", "ClassBalancedCE", "Focal", "CBFocal",
+    "CSCE", "ClassBalancedCE", "Focal", "CBFocal", "ECM", "GOL", "BAGS",
 ]
 
 
@@ -90,7 +94,7 @@ def medians(times):
     return [statistics.median(t) for t in times]
 
 
-def bench_losses(device, repeats: int, num_classes: int = 1203, num_rois: int = 8192):
+def bench_losses(device, repeats: int, num_classes: int = 1203, num_rois: int = 8192, names=None):
     torch.manual_seed(0)
     stats = lvis_like_stats(num_classes)
     cfg = get_lt_cfg()
@@ -106,7 +110,7 @@ def bench_losses(device, repeats: int, num_classes: int = 1203, num_rois: int = 
 
     print(f"\n[1] loss forward+backward, {num_classes} classes x {num_rois} RoIs, {device}")
     print(f"{'loss':<16}{'logits':>7}{'ms':>10}{'BCE ms':>10}{'ratio':>8}")
-    for name in LOSSES:
+    for name in names or LOSSES:
         cfg.MODEL.LT.LOSS.NAME = name
         loss = build_loss(cfg, num_classes, True, stats).to(device).train()
         logits = torch.randn(num_rois, loss.num_logits(), device=device, requires_grad=True)
@@ -117,6 +121,44 @@ def bench_losses(device, repeats: int, num_classes: int = 1203, num_rois: int = 
 
         ours, base = medians(interleaved([run_loss, run_baseline], device, repeats))
         print(f"{name:<16}{loss.num_logits():>7}{ours * 1e3:>10.1f}{base * 1e3:>10.1f}{ours / base:>8.2f}")
+
+
+def bench_calibrations(device, repeats: int, num_classes: int = 1203, num_rois: int = 1000):
+    from lt_det.modeling.calibration import FRACAL, NorCal
+
+    torch.manual_seed(0)
+    stats = lvis_like_stats(num_classes)
+    fractal_dim = 1.0 + np.random.default_rng(0).random(num_classes)  # D in [1, 2)
+    calibrations = {
+        "NorCal": NorCal(num_classes=num_classes, class_stats=stats, gamma=0.6),
+        "FRACAL softmax": FRACAL(num_classes=num_classes, class_stats=stats, fractal_dim=fractal_dim),
+        "FRACAL sigmoid": FRACAL(
+            num_classes=num_classes, class_stats=stats, fractal_dim=fractal_dim, activation="sigmoid"
+        ),
+    }
+    scores = torch.randn(num_rois, num_classes + 1, device=device)
+    probs = torch.softmax(scores, dim=1)
+    # Baseline: [1]'s sigmoid BCE forward + backward (1203 classes x 8192 RoIs).
+    fg = torch.rand(8192) < 0.25
+    labels = torch.where(fg, torch.randint(0, num_classes, (8192,)), torch.tensor(num_classes)).to(device)
+    base_logits = torch.randn(8192, num_classes, device=device, requires_grad=True)
+
+    def run_baseline():
+        base_logits.grad = None
+        detectron2_sigmoid_bce(base_logits, labels).backward()
+
+    def run_softmax():
+        torch.softmax(scores, dim=1)
+
+    print(f"\n[2] calibration per image, {num_rois} RoIs x {num_classes + 1} scores, {device}")
+    print(f"{'calibration':<16}{'ms':>10}{'BCE ms':>10}{'/ BCE':>8}{'softmax ms':>12}{'/ softmax':>10}")
+    for name, cal in calibrations.items():
+        def run_cal(cal=cal):
+            with torch.no_grad():
+                cal(probs)
+
+        ours, base, soft = medians(interleaved([run_cal, run_baseline, run_softmax], device, repeats))
+        print(f"{name:<16}{ours * 1e3:>10.2f}{base * 1e3:>10.1f}{ours / base:>8.3f}{soft * 1e3:>12.2f}{ours / soft:>10.2f}")
 
 
 def tiny_rcnn_cfg(heads: str, num_classes: int):
@@ -193,7 +235,7 @@ def bench_training_step(repeats: int, num_classes: int = 1203, size: int = 256):
 
         steps.append(step)
     print(
-        f"\n[2] GeneralizedRCNN training step (R18-GN-FPN, {num_classes} classes, 2 images "
+        f"\n[3] GeneralizedRCNN training step (R18-GN-FPN, {num_classes} classes, 2 images "
         f"{size}x{size}, 512 RoIs/image, CPU time, {torch.get_num_threads()} threads, "
         f"{repeats} rounds)"
     )
@@ -217,12 +259,16 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: keep)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--step-repeats", type=int, default=30)
-    parser.add_argument("--skip-model", action="store_true", help="only the loss benchmark")
+    parser.add_argument("--skip-model", action="store_true", help="skip the training step")
+    parser.add_argument("--skip-calibration", action="store_true", help="skip the calibrations")
+    parser.add_argument("--losses", nargs="*", default=None, help="only these losses")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    bench_losses(torch.device(args.device), args.repeats)
+    bench_losses(torch.device(args.device), args.repeats, names=args.losses)
+    if not args.skip_calibration:
+        bench_calibrations(torch.device(args.device), args.repeats)
     if not args.skip_model:
         bench_training_step(args.step_repeats)
 

@@ -1,5 +1,6 @@
 """Test-session set-up: generated data goes to a private cache, torch stays on 2 threads."""
 import os
+import subprocess
 import tempfile
 
 # Must happen before lt_det is imported: registered data sets resolve their cache path then.
@@ -80,3 +81,64 @@ class TinyClassifier(nn.Module):
 def tiny_classifier():
     """A fresh ``TinyClassifier`` (features 2x + 1, identity head, CE)."""
     return TinyClassifier()
+
+
+def write_lvis_set(root, num_images=4, size=64, truncated=(), annotated=True, name="ann.json"):
+    """A tiny LVIS-format set on disk: ``num_images`` PNGs of ``size`` px, each with one
+    square of category 1 or 2 (alternating), as tests/data/datasets/test_lvis_format.py
+    builds one. Images whose index is in ``truncated`` keep only the first half of their
+    bytes (PIL opens them, decoding fails: "image file is truncated"); ``annotated=False``
+    writes no annotations at all. Returns (json path, [image paths])."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images, anns, paths = [], [], []
+    for i in range(num_images):
+        arr = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+        x, w = 8 + 4 * i, 24
+        arr[x : x + w, x : x + w] = (255, 0, 0) if i % 2 else (0, 0, 255)
+        path = os.path.join(str(root), f"img{i}.png")
+        Image.fromarray(arr).save(path)
+        if i in truncated:
+            data = open(path, "rb").read()
+            open(path, "wb").write(data[: len(data) // 2])
+        paths.append(path)
+        images.append({"id": i + 1, "file_name": f"img{i}.png", "height": size, "width": size,
+                       "neg_category_ids": [], "not_exhaustive_category_ids": []})
+        if annotated:
+            anns.append({"id": i + 1, "image_id": i + 1, "category_id": 1 + i % 2, "area": w * w,
+                         "bbox": [x, x, w, w]})
+    cats = [{"id": 1, "name": "blue", "frequency": "f"}, {"id": 2, "name": "red", "frequency": "r"}]
+    path = os.path.join(str(root), name)
+    with open(path, "w") as f:
+        json.dump({"images": images, "annotations": anns, "categories": cats}, f)
+    return path, paths
+
+
+@pytest.fixture
+def lvis_set(tmp_path):
+    """``write_lvis_set`` under a fresh folder (keyword arguments as there)."""
+    return lambda **kw: write_lvis_set(tmp_path, **kw)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder no one can write in: chmod 555, or for root (whom permissions do not stop)
+    a read-only tmpfs mounted there (skipped where mounting is not allowed)."""
+    path = tmp_path / "ro"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("running as root and cannot mount a read-only tmpfs")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)

@@ -46,13 +46,53 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a read-only or full --output-dir
+        print(f"error: cannot write {e.filename or args.output_dir}: {e.strerror or e}", file=sys.stderr)
+        return 2
+
+
+def load_inputs(gt_path: str, results_path: str, read_gt, read_results):
+    """Read the two files, each error naming its file: missing, not JSON, ground truth
+    without annotations, or a box with negative width or height (lvis-api would score it
+    with a positive area w * h, or drop it, without a word)."""
+    loaded = []
+    for what, path, read in (("ground-truth", gt_path, read_gt), ("results", results_path, read_results)):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{what} file {path} does not exist")
+        try:
+            loaded.append(read(path))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{what} file {path} is not valid JSON: {e}") from None
+    gt, results = loaded
+    if isinstance(gt, dict) and isinstance(gt.get("annotations"), list):
+        if not gt["annotations"]:
+            raise ValueError(f"ground-truth file {gt_path} has no annotations: nothing to evaluate against")
+        _check_box_sizes(gt["annotations"], f"annotation {{id}} of {gt_path}")
+    if isinstance(results, list):
+        _check_box_sizes(results, f"result {{index}} (image_id {{image_id}}) of {results_path}")
+    return gt, results
+
+
+def _check_box_sizes(records, what: str) -> None:
+    for i, r in enumerate(records):
+        box = r.get("bbox") if isinstance(r, dict) else None
+        if isinstance(box, (list, tuple)) and len(box) == 4 and _negative(box[2], box[3]):
+            name = what.format(index=i, id=r.get("id"), image_id=r.get("image_id"))
+            raise ValueError(f"{name} has bbox {box} with negative width or height; expected [x, y, w, h], w, h >= 0")
+
+
+def _negative(w, h) -> bool:
+    try:
+        return w < 0 or h < 0
+    except TypeError:  # non-numbers: LVISEval names them
+        return False
 
 
 def run(args) -> int:
     from lt_det.evaluation.lvis_eval import LVISEval, load_json
     from lt_det.evaluation.per_class_report import write_per_class_report
 
-    gt, results = load_json(args.gt), load_json(args.results)
+    gt, results = load_inputs(args.gt, args.results, load_json, load_json)
     metrics = {}
     for iou_type in args.iou_type:
         mask_areas = iou_type == "segm" and not args.segm_box_area
@@ -64,10 +104,14 @@ def run(args) -> int:
     print(format_table(metrics))
     if args.output_dir:
         path = os.path.join(args.output_dir, "lvis_metrics.json")
-        with open(path, "w") as f:
-            # NaN (undefined metric) as null, so the file is standard JSON.
-            clean = {t: {k: (None if v != v else v) for k, v in m.items()} for t, m in metrics.items()}
-            json.dump(clean, f, indent=2)
+        try:
+            with open(path, "w") as f:
+                # NaN (undefined metric) as null, so the file is standard JSON.
+                clean = {t: {k: (None if v != v else v) for k, v in m.items()} for t, m in metrics.items()}
+                json.dump(clean, f, indent=2)
+        except OSError as e:
+            e.filename = e.filename or path  # a full disk fails in write(), which names no file
+            raise
         print(f"wrote {path}")
     return 0
 

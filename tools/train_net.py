@@ -36,6 +36,7 @@ import lt_det  # noqa: F401  (registers lt_det's components)
 from lt_det.config import add_lt_config
 from lt_det.engine import LTTrainer
 from lt_det.engine.checkpoint import DivergenceError
+from lt_det.engine.input_checks import WRITE_ERRNOS, check_output_dir, merge_config_sources, os_error_message
 from lt_det.losses import LOSS_REGISTRY
 from lt_det.evaluation.final_report import write_final_report
 
@@ -54,14 +55,8 @@ def load_config(args):
         raise UserInputError(f"config file {args.config_file} does not exist")
     cfg = get_cfg()
     add_lt_config(cfg)
-    try:
-        cfg.merge_from_file(args.config_file)
-        cfg.merge_from_list(args.opts)
-    except (KeyError, AssertionError, ValueError) as e:
-        msg = str(e).strip("'\"")
-        raise UserInputError(
-            f"{args.config_file}: {msg} (keys lt_det adds are listed in lt_det/config/defaults.py)"
-        ) from None
+    # An error names its source: the command line, or the YAML file (of the _BASE_ chain).
+    merge_config_sources(cfg, args.config_file, args.opts)
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         cfg.MODEL.DEVICE = "cpu"  # the same config runs on a CPU-only machine
     if cfg.MODEL.LT.LOSS.NAME not in LOSS_REGISTRY:
@@ -78,6 +73,7 @@ def load_config(args):
                     "lt_det.data.datasets.register_lvis_format) or use a built-in one such as "
                     "lt_shapes_train, lvis_v1_train, lt_images_train or cifar100_lt_100_train"
                 )
+    check_output_dir(cfg.OUTPUT_DIR)  # a read-only or full disk fails here, not mid-run
     cfg.freeze()
     return cfg
 
@@ -158,6 +154,11 @@ def run(args):
             raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"train_net.py: error: {msg}  (LT_DET_DEBUG=1 shows the traceback)", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except OSError as e:  # a full or read-only disk met while writing outputs
+        if e.errno not in WRITE_ERRNOS or os.environ.get("LT_DET_DEBUG"):
+            raise
+        print(f"train_net.py: error: {os_error_message(e)}  (LT_DET_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
 
 

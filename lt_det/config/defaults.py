@@ -91,6 +91,49 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.PREDICTOR.BIAS_PRIOR = 0.0
     # ---- END issue 4 -----------------------------------------------------------------------
 
+    # ---- BEGIN issue 16: ECM, GOL, BAGS (lt_det/losses/ecm.py, gol.py, bags.py) --------------
+    # ECM (Cho & Kraehenbuehl, ECCV 2022): sigmoid BCE(2 z + m_j, y) w_j with margins
+    # m_j = 1/4 log(n+_j / n-_j) and weights w_j = a_j log(1 + 1/a_j), a_j = n-_j / n+_j,
+    # from image counts n+_j. Its recipe pairs it with a cosine classifier (COSINE_SCALE 20).
+    _C.MODEL.LT.LOSS.ECM = CN()
+    # Detection: the background's count is this times the summed class counts (the official
+    # code's empirical background/foreground RoI ratio of Mask R-CNN).
+    _C.MODEL.LT.LOSS.ECM.FG_BG_RATIO = 6.3313
+    # GOL (Alexandridis et al., ECCV 2022) has no hyperparameter: BCE with the Gumbel
+    # activation exp(-exp(-z)); its recipe sets PREDICTOR.BIAS_PRIOR 0.1192 (bias -2).
+    # BAGS (Li et al., CVPR 2020): a softmax per group of classes binned by instance count.
+    _C.MODEL.LT.LOSS.BAGS = CN()
+    # Group edges on the training instance count: bins [0, 10), [10, 100), [100, 1000),
+    # [1000, inf) by default; empty bins are dropped. The background is a group of its own.
+    _C.MODEL.LT.LOSS.BAGS.BIN_EDGES = [10, 100, 1000]
+    # "others" samples drawn per sample of a group's classes in that group's term (the
+    # paper's 8); <= 0 uses every other sample.
+    _C.MODEL.LT.LOSS.BAGS.OTHERS_SAMPLE_RATIO = 8.0
+    # ---- END issue 16: losses --------------------------------------------------------------
+
+    # ---- BEGIN issue 16: post-hoc calibration (lt_det/modeling/calibration/, docs/calibration.md)
+    # Applied to every Fast R-CNN box predictor at inference (lt_det's or detectron2's stock
+    # heads), no retraining; class statistics come from DATASETS.TRAIN.
+    _C.MODEL.LT.CALIBRATION = CN()
+    # "none", or a name in lt_det.modeling.CALIBRATION_REGISTRY: "NorCal" or "FRACAL".
+    _C.MODEL.LT.CALIBRATION.NAME = "none"
+    # NorCal (Pan et al., NeurIPS 2021): s_j / n_j^gamma (n_j = training images of class j),
+    # background kept, renormalised.
+    _C.MODEL.LT.CALIBRATION.NORCAL = CN()
+    # gamma: tune it per model on held-out data; 0 (the official default) changes nothing.
+    _C.MODEL.LT.CALIBRATION.NORCAL.GAMMA = 0.0
+    # Renormalise classes + background per RoI (the paper: essential; False only to ablate).
+    _C.MODEL.LT.CALIBRATION.NORCAL.RENORM = True
+    # FRACAL (Alexandridis et al., CVPR 2025): logits + w_j, w_j = -log10(C f_j) (f_j = image
+    # frequency), scores / D_j^lambda (D_j = fractal dimension of the class's box centres).
+    _C.MODEL.LT.CALIBRATION.FRACAL = CN()
+    # lambda: exponent of the fractal dimension (the official fractal_l = 2).
+    _C.MODEL.LT.CALIBRATION.FRACAL.LAMBDA = 2.0
+    # Score rule of the calibrated model: "softmax" (SoftmaxCE-style, background renormalised)
+    # or "sigmoid" (per-class sigmoid scores: s_j sigmoid(logit(s_j) + w_j + v_j)).
+    _C.MODEL.LT.CALIBRATION.FRACAL.ACTIVATION = "softmax"
+    # ---- END issue 16: calibration ---------------------------------------------------------
+
     # ------------------------------------------------------------------------------------
     # Long-tailed samplers (lt_det/data/samplers/). A sampler is chosen by detectron2's own
     # DATALOADER.SAMPLER_TRAIN: names registered in lt_det.data.samplers.SAMPLER_REGISTRY
@@ -195,6 +238,14 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
     # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
     _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
+    # Image files of detection and classification sets (lt_det/data/corrupt_images.py).
+    _C.LT.INPUT = CN()
+    # A truncated or unreadable image file: "error" (stop with one line naming the file) or
+    # "skip" (drop it with a warning that counts the files skipped so far). Detection skips in
+    # training only (a skipped test image would score as missed); classification drops the
+    # file from its batch in training and test.
+    _C.LT.INPUT.ON_CORRUPT = "error"
+    cfg.register_renamed_key("LT.CLS_INPUT.ON_CORRUPT", "LT.INPUT.ON_CORRUPT")
     # Classification inputs (lt_det/data/classification/). Images are uint8 RGB (INPUT.FORMAT
     # "BGR" flips them); normalisation with MODEL.PIXEL_MEAN/STD happens in the model.
     _C.LT.CLS_INPUT = CN()
@@ -216,9 +267,6 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.CLS_INPUT.RRC_RATIO = (3.0 / 4.0, 4.0 / 3.0)
     # Images per batch at test time (all ranks together, like SOLVER.IMS_PER_BATCH).
     _C.LT.CLS_INPUT.TEST_IMS_PER_BATCH = 256
-    # An image file that cannot be decoded: "error" (raise, naming the file) or "skip"
-    # (drop it from its batch with a warning).
-    _C.LT.CLS_INPUT.ON_CORRUPT = "error"
     # ---- END issue 6 --------------------------------------------------------------------
 
     # ---- BEGIN issue 7: bag of tricks (lt_det/tricks/, lt_det/solver/, docs/tricks.md) ----
@@ -302,6 +350,18 @@ def add_lt_config(cfg: CN) -> CN:
     # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
     _C.LT.SOLVER.ZERO_GAMMA = False
     # ---- END issue 7 --------------------------------------------------------------------
+
+    # ---- BEGIN issue 14: training on a subset of classes (lt_det/data/class_subset.py) ----
+    # Classes left out of the training data, at the top level or in a stage's OVERRIDES
+    # (Li et al.'s three-stage recipe trains stage 2 on "the residual set with class 0
+    # removed"). The classifier keeps all its outputs; labels keep their ids.
+    _C.LT.CLASS_SUBSET = CN()
+    # Names (thing_classes of DATASETS.TRAIN) of classes whose samples are removed.
+    _C.LT.CLASS_SUBSET.REMOVE = []
+    # In (0, 1): also remove every class holding more than this share of the training
+    # images (n_c / N on the full training set); 0 turns the rule off.
+    _C.LT.CLASS_SUBSET.REMOVE_SHARE_ABOVE = 0.0
+    # ---- END issue 14 -------------------------------------------------------------------
     return cfg
 
 

@@ -1,6 +1,5 @@
 """Data loaders per task: the trainer picks them by the ``task`` of the training set's metadata."""
 from detectron2.data import (
-    DatasetMapper,
     MetadataCatalog,
     build_detection_test_loader,
     get_detection_dataset_dicts,
@@ -8,6 +7,8 @@ from detectron2.data import (
 from detectron2.data.build import trivial_batch_collator
 from detectron2.utils.registry import Registry
 
+from .class_subset import subset_dicts, training_class_subset
+from .detection_mapper import LTDatasetMapper
 from .resumable import SAMPLER_KEY, MappedDicts, build_resumable_train_loader, derive_seed, run_seed, seeded_rng
 from .samplers import build_lt_sampler, is_lt_sampler
 
@@ -27,27 +28,52 @@ def dataset_task(dataset_name: str) -> str:
     return MetadataCatalog.get(dataset_name).get("task", "detection")
 
 
+def detection_train_dicts(cfg):
+    """``get_detection_dataset_dicts`` of ``cfg.DATASETS.TRAIN`` with the arguments
+    detectron2's train loader uses; a set without images or without any annotation is a
+    one-line ``ValueError`` naming the set and its file (detectron2 asserts "No valid data
+    found" when FILTER_EMPTY_ANNOTATIONS drops every image, and trains on background only
+    when it does not)."""
+    names = cfg.DATASETS.TRAIN
+    try:
+        dicts = get_detection_dataset_dicts(
+            names,
+            filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,
+            min_keypoints=cfg.MODEL.ROI_KEYPOINT_HEAD.MIN_KEYPOINTS_PER_IMAGE if cfg.MODEL.KEYPOINT_ON else 0,
+            proposal_files=cfg.DATASETS.PROPOSAL_FILES_TRAIN if cfg.MODEL.LOAD_PROPOSALS else None,
+        )
+    except AssertionError as e:
+        if not str(e).startswith(("No valid data found", "Dataset")):
+            raise
+        dicts = []
+    if not any(d.get("annotations") for d in dicts):
+        files = [MetadataCatalog.get(n).get("json_file", n) for n in names]
+        raise ValueError(
+            f"Training set {', '.join(names)} ({', '.join(files)}) has no annotations (or no images): "
+            "nothing to learn; check the file, or DATASETS.TRAIN"
+        )
+    return dicts
+
+
 def build_resumable_detection_train_loader(cfg):
-    """detectron2's detection training loader (its data set, ``DatasetMapper``, samplers,
-    aspect-ratio grouping, batch split), with lt_det's samplers when one is configured, and
-    batches that are a function of the iteration (``lt_det.data.resumable``), so that
-    ``--resume`` continues exactly where the interrupted run was."""
+    """detectron2's detection training loader (its samplers, aspect-ratio grouping, batch
+    split) on ``detection_train_dicts`` (with ``LT.CLASS_SUBSET``) and ``LTDatasetMapper``,
+    with lt_det's samplers when one is configured, and batches that are a function of the
+    iteration (``lt_det.data.resumable``), so that ``--resume`` continues exactly where the
+    interrupted run was."""
     from detectron2.data.build import _train_loader_from_config  # the one mapping of cfg -> loader args
 
     seed = run_seed(cfg)
-    dataset = sampler = None
-    if is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
-        dataset = get_detection_dataset_dicts(
-            cfg.DATASETS.TRAIN,
-            filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,
-            min_keypoints=0,
-            proposal_files=cfg.DATASETS.PROPOSAL_FILES_TRAIN if cfg.MODEL.LOAD_PROPOSALS else None,
-        )
-        sampler = build_lt_sampler(cfg, dataset)
+    mapper = LTDatasetMapper(cfg, True)
+    dataset = detection_train_dicts(cfg)
+    subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
+    if subset is not None:
+        dataset = subset_dicts(dataset, subset.removed)
+    sampler = build_lt_sampler(cfg, dataset) if is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN) else None
     # detectron2's TrainingSampler draws its seed from numpy's global generator: seed it from
     # SEED, so the sampler is the same whenever it is built (a resume, a stage boundary).
     with seeded_rng(derive_seed(seed, SAMPLER_KEY)):
-        args = _train_loader_from_config(cfg, DatasetMapper(cfg, True), dataset=dataset, sampler=sampler)
+        args = _train_loader_from_config(cfg, mapper, dataset=dataset, sampler=sampler)
     dicts = args["dataset"]
     group_ids = None
     if args["aspect_ratio_grouping"]:
@@ -62,7 +88,9 @@ def build_resumable_detection_train_loader(cfg):
 
 @TASK_LOADER_REGISTRY.register()
 class detection:  # noqa: N801 - registered under the task's name
-    """detectron2's detection loaders, with lt_det's samplers when one is configured."""
+    """detectron2's detection loaders, with lt_det's samplers when one is configured and
+    ``LTDatasetMapper`` (a corrupt image is named, or skipped in training with
+    ``LT.INPUT.ON_CORRUPT 'skip'``); training batches are resumable exactly."""
 
     @staticmethod
     def build_train_loader(cfg):
@@ -70,7 +98,7 @@ class detection:  # noqa: N801 - registered under the task's name
 
     @staticmethod
     def build_test_loader(cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name)
+        return build_detection_test_loader(cfg, dataset_name, mapper=LTDatasetMapper(cfg, False))
 
 
 def build_train_loader(cfg):

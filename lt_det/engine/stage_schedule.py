@@ -12,11 +12,15 @@ Cao et al., NeurIPS 2019 for DRW; Kang et al., ICLR 2020 for cRT / LWS).
 
 What a stage may override, and what happens when it does (``APPLIERS``):
 
-* ``DATALOADER.*``, ``DATASETS.TRAIN``, ``INPUT.*``, ``LT.CLS_INPUT.*``, ``LT.CAM_BS.*``:
-  the training data loader is rebuilt with the stage's config
+* ``DATALOADER.*``, ``DATASETS.TRAIN``, ``INPUT.*``, ``LT.CLS_INPUT.*``, ``LT.CAM_BS.*``,
+  ``LT.CLASS_SUBSET.*``: the training data loader is rebuilt with the stage's config
   (``trainer.reset_data_loader``), which works for every sampler; with
   ``LT.CAM_BS.ENABLED`` the CAM-BS images are generated (or read from their cache) and
-  added to the training sets;
+  added to the training sets; with ``LT.CLASS_SUBSET.REMOVE`` / ``REMOVE_SHARE_ABOVE`` the
+  stage trains on the remaining classes only (lt_det/data/class_subset.py; the sampler is
+  built on the remaining samples; set ``REMOVE: []`` and ``REMOVE_SHARE_ABOVE: 0.0`` in a
+  later stage to bring the classes back). Every stage's class subset is validated against
+  the training set when the hook is built, before the first iteration;
 * ``MODEL.LT.LOSS.*``: every ``ClassificationLoss`` in the model is rebuilt (and
   ``loss_weight`` updated), e.g. CE -> CS-CE for DRW;
 * ``SOLVER.*`` (lr, steps, gamma, schedule, warm-up): a new LR schedule starts at the
@@ -212,6 +216,7 @@ class StageScheduleHook(HookBase):
         self.base_cfg = cfg
         self.stages = list(stages)
         self.cfgs = stage_configs(cfg, self.stages)
+        self._validate_class_subsets()
         self._build_train_loader = build_train_loader
         self.current = -1  # index of the stage whose config is in force
         self._base_initial_lrs: Optional[List[float]] = None
@@ -228,6 +233,18 @@ class StageScheduleHook(HookBase):
             num_images = class_stats_from_metadata(cfg.DATASETS.TRAIN).num_images
             epoch_iters = iters_per_epoch(num_images, cfg.SOLVER.IMS_PER_BATCH)
         return cls(cfg, parse_stages(cfg.LT.STAGES, cfg.SOLVER.MAX_ITER, epoch_iters), **kwargs)
+
+    def _validate_class_subsets(self) -> None:
+        """Resolve each stage's ``LT.CLASS_SUBSET`` now, so a bad class name or share stops
+        the run at its start (one line naming the stage, the key and the fix), not at the
+        stage's boundary hours later."""
+        from ..data.class_subset import training_class_subset
+
+        for i, (stage, c) in enumerate(zip(self.stages, self.cfgs)):
+            try:
+                training_class_subset(c)
+            except ValueError as e:
+                raise ValueError(f"LT.STAGES[{i}] ({stage.name}): {e}") from None
 
     # ----------------------------------------------------------------------- helpers
     def cfg_of(self, k: int):
@@ -412,7 +429,7 @@ APPLIERS = [
     Applier("lr schedule", SOLVER_SCHEDULE_KEYS, StageScheduleHook._apply_solver),
     Applier(
         "data loader",
-        ["DATALOADER.", "DATASETS.TRAIN", "INPUT.", "LT.CLS_INPUT.", "LT.CAM_BS."],
+        ["DATALOADER.", "DATASETS.TRAIN", "INPUT.", "LT.CLS_INPUT.", "LT.CAM_BS.", "LT.CLASS_SUBSET."],
         StageScheduleHook._apply_data,
     ),
 ]

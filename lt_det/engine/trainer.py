@@ -11,9 +11,11 @@ from detectron2.utils.logger import setup_logger
 
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
+from ..modeling.calibration import apply_calibration
 from ..solver import build_lt_optimizer
 from .checkpoint import LTCheckpointer
 from .hooks import DivergenceGuard, IterationSeed
+from .input_checks import check_annotated_test_set
 from .stage_schedule import build_stage_schedule_hook
 
 H = TypeVar("H", bound=HookBase)
@@ -27,6 +29,8 @@ class LTTrainer(DefaultTrainer):
       come from ``lt_det.data.samplers.SAMPLER_REGISTRY`` when registered there;
     * evaluators are chosen by the test set's ``evaluator_type`` metadata
       (``lt_det.evaluation.EVALUATOR_REGISTRY``);
+    * the model's box scores are calibrated at inference when ``MODEL.LT.CALIBRATION.NAME``
+      is not "none" (``lt_det.modeling.calibration``; also with ``--eval-only``);
     * everything else (optimizer, LR schedule, checkpointing, tensorboard, ETA printing,
       ``launch`` for multi-GPU / multi-machine) is detectron2's own.
 
@@ -70,6 +74,11 @@ class LTTrainer(DefaultTrainer):
 
     # ------------------------------------------------------------- builders
     @classmethod
+    def build_model(cls, cfg):
+        # Post-hoc calibration wraps the box predictors' predict_probs (inference only).
+        return apply_calibration(super().build_model(cfg), cfg)
+
+    @classmethod
     def build_train_loader(cls, cfg):
         return build_train_loader(cfg)
 
@@ -81,7 +90,8 @@ class LTTrainer(DefaultTrainer):
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        DatasetCatalog.get(dataset_name)  # generated data sets exist before evaluators read them
+        # Generated data sets exist before evaluators read them; ground truth to score against.
+        check_annotated_test_set(dataset_name, DatasetCatalog.get(dataset_name))
         return build_evaluator(cfg, dataset_name, output_folder)
 
     @classmethod

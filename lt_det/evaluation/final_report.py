@@ -13,9 +13,17 @@ HEADLINE_KEYS = ("AP", "APr", "APc", "APf", "AP50", "top1", "many", "medium", "f
 def atomic_write_json(obj, path: str) -> None:
     """Write JSON through a temporary file so a crash never leaves half a file."""
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2)
+        os.replace(tmp, path)
+    except OSError as e:
+        # A full disk fails in write(), whose error names no file: name the one meant.
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if e.filename is None:
+            e.filename = path
+        raise
 
 
 def flatten_results(results: Mapping) -> Dict[str, Dict[str, float]]:

@@ -2,14 +2,17 @@ from .base import ClassificationLoss
 from .build import LOSS_REGISTRY, build_loss
 
 # Importing each loss file registers it in LOSS_REGISTRY.
+from .bags import BAGS
 from .cb_focal import CBFocal
 from .class_balanced_ce import ClassBalancedCE
 from .cost_sensitive_ce import CSCE
+from .ecm import ECM
 from .distillation import Teacher, build_teacher, distillation_kl, distillation_loss
 from .eql import EQL
 from .eqlv2 import EQLv2
 from .federated import Federated
 from .focal import Focal
+from .gol import GOL
 from .ldam import LDAM
 from .logit_adjusted import BalancedSoftmaxCE, LogitAdjustedCE
 from .label_smoothing_ce import LabelSmoothingCE
@@ -22,6 +25,7 @@ __all__ = [
     "ClassificationLoss",
     "LOSS_REGISTRY",
     "build_loss",
+    "BAGS",
     "CBFocal",
     "ClassBalancedCE",
     "CSCE",
@@ -29,10 +33,12 @@ __all__ = [
     "build_teacher",
     "distillation_kl",
     "distillation_loss",
+    "ECM",
     "EQL",
     "EQLv2",
     "Federated",
     "Focal",
+    "GOL",
     "LDAM",
     "BalancedSoftmaxCE",
     "LogitAdjustedCE",

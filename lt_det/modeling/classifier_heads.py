@@ -46,10 +46,13 @@ class Linear(nn.Module):
         self.tau = float(tau)
         self.weight = nn.Parameter(torch.empty(num_logits, in_features))
         self.bias = nn.Parameter(torch.zeros(num_logits)) if bias else None
-        # PyTorch's nn.Linear initialisation.
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's nn.Linear initialisation (also what a stage's REINIT calls, as in cRT)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
         if self.bias is not None:
-            bound = 1.0 / in_features**0.5
+            bound = 1.0 / self.in_features**0.5
             nn.init.uniform_(self.bias, -bound, bound)
 
     @classmethod
@@ -89,6 +92,10 @@ class Cosine(nn.Module):
         self.num_logits = int(num_logits)
         self.scale = float(scale)
         self.weight = nn.Parameter(torch.empty(num_logits, in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.Linear's weight initialisation (also what a stage's REINIT calls)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
 
     @classmethod

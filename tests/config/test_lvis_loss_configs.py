@@ -15,7 +15,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DIRS = {"LVISv1-InstanceSegmentation": (1203, "lvis_v1"), "LVISv0.5-InstanceSegmentation": (1230, "lvis_v0.5")}
 FILES = sorted(p for d in DIRS for p in (CONFIGS / d).glob("mask_rcnn_R50FPN_*_1x.yaml"))
 LOGITS = {"SoftmaxCE": 1, "SigmoidBCE": 0, "EQL": 0, "EQLv2": 1, "Seesaw": 2, "Federated": 0,
-          "CSCE": 1, "ClassBalancedCE": 1, "Focal": 0, "CBFocal": 0}
+          "CSCE": 1, "ClassBalancedCE": 1, "Focal": 0, "CBFocal": 0, "ECM": 1, "GOL": 1}
 
 
 def _load(path):
@@ -66,4 +66,7 @@ def test_recipe(path):
     cfg.DATASETS.TRAIN = (_stand_in_train_set(num_classes),)
     predictor = build_box_predictor(cfg, ShapeSpec(channels=8))
     assert type(predictor.cls_loss).__name__ == name
-    assert predictor.cls_score.out_features == num_classes + LOGITS[name]
+    # BAGS: background group (2) + one "others" per instance-count group (the stand-in's
+    # counts 0..598 fill the bins [0, 10), [10, 100), [100, 1000): 3 groups).
+    extra = 2 + 3 if name == "BAGS" else LOGITS[name]
+    assert predictor.cls_score.out_features == num_classes + extra

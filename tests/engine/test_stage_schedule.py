@@ -1,6 +1,6 @@
 """Stage switches happen exactly at their boundary and survive a resume.
 
-A real detectron2 ``DefaultTrainer`` runs a toy model whose batches say which loader made
+A real ``LTTrainer`` (detectron2's ``DefaultTrainer``) runs a toy model whose batches say which loader made
 them, so the test sees the sampler, loss, LR, mixup and frozen modules of every iteration.
 """
 import os

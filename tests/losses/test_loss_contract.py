@@ -1,4 +1,4 @@
-"""The contract every issue-4 loss keeps: logit count, score layout and edge cases."""
+"""The contract every detection loss (issues 4 and 16) keeps: logit count, score layout and edge cases."""
 import pytest
 import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
@@ -20,7 +20,14 @@ DETECTION_LOGITS = {
     "ClassBalancedCE": C + 1,
     "Focal": C,
     "CBFocal": C,
+    # Issue 16. BAGS: background group (2) + one "others" per class group; the fixture's
+    # instance counts (2000, 30, 1, 0) make 3 groups.
+    "ECM": C + 1,
+    "GOL": C + 1,
+    "BAGS": C + 2 + 3,
 }
+# Classification has C logits except where a loss adds its own (BAGS: one "others" per group).
+CLASSIFICATION_LOGITS = {"BAGS": C + 3}
 NAMES = sorted(DETECTION_LOGITS)
 
 
@@ -35,7 +42,9 @@ def stats(make_stats):
 def test_shapes_and_scores(build, stats, name, use_background):
     loss = build(name, C, use_background, stats).train()
     assert type(loss) is LOSS_REGISTRY.get(name)
-    assert loss.num_logits() == (DETECTION_LOGITS[name] if use_background else C)
+    assert loss.num_logits() == (
+        DETECTION_LOGITS[name] if use_background else CLASSIFICATION_LOGITS.get(name, C)
+    )
     torch.manual_seed(0)
     logits = torch.randn(7, loss.num_logits(), requires_grad=True)
     labels = torch.tensor([0, 1, 2, 3, C, C, 0]) if use_background else torch.tensor([0, 1, 2, 3, 3, 2, 0])

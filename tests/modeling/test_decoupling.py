@@ -95,3 +95,22 @@ def test_crt_freezes_exactly_the_backbone_and_reinits_the_head():
         freeze_modules(net, ["neck"])
     with pytest.raises(ValueError, match="reset_parameters"):
         reinit_modules(nn.Sequential(nn.ReLU()), [""])
+
+
+@pytest.mark.parametrize("head_name", ["Linear", "Cosine"])
+def test_reinit_works_on_lt_det_heads(head_name):
+    # cRT's REINIT ["head"] on the classification branch's own heads (not nn.Linear): the
+    # weights are re-drawn in place (same Parameter objects, so the optimizer keeps them),
+    # inside nn.Linear's kaiming-uniform bound sqrt(6 / ((1 + 5) * D)) = 1 / sqrt(D).
+    from lt_det.modeling.classifier_heads import CLS_HEAD_REGISTRY
+
+    torch.manual_seed(0)
+    head = CLS_HEAD_REGISTRY.get(head_name)(in_features=16, num_logits=4)
+    model = nn.Sequential()
+    model.add_module("head", head)
+    with torch.no_grad():
+        head.weight.fill_(3.0)
+    w = head.weight
+    assert reinit_modules(model, ["head"]) == ["head"]
+    assert head.weight is w and not torch.equal(w, torch.full_like(w, 3.0))
+    assert float(w.abs().max()) <= 1 / math.sqrt(16)

@@ -126,6 +126,11 @@ CASES = [
     ("LTStandardROIHeads", True, "Federated"),
     ("LTCascadeROIHeads", True, "EQLv2"),  # Cascade Mask R-CNN
     ("LTCascadeROIHeads", False, "Focal"),
+    # Issue 16: ECM (C + 1 sigmoid logits), GOL (Gumbel), BAGS (C + 2 + groups logits).
+    ("LTStandardROIHeads", False, "ECM"),
+    ("LTStandardROIHeads", True, "GOL"),
+    ("LTStandardROIHeads", True, "BAGS"),
+    ("LTCascadeROIHeads", True, "BAGS"),
 ]
 
 

@@ -57,3 +57,67 @@ def test_bad_input_is_one_line_error(tool, files, tmp_path, capsys):
     assert tool.main([gt_path, bad]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: Result 0 has image_id 123456") and "\n" not in err
+
+
+@pytest.mark.parametrize("which", ["gt", "results"])
+def test_json_syntax_error_names_the_file(tool, files, tmp_path, capsys, which):
+    _, _, (gt_path, res_path) = files
+    broken = gt_path if which == "gt" else res_path
+    with open(broken, "a") as f:
+        f.write("}")  # trailing garbage
+    assert tool.main([gt_path, res_path]) == 2
+    err = capsys.readouterr().err.strip()
+    what = "ground-truth" if which == "gt" else "results"
+    assert err.startswith(f"error: {what} file {broken} is not valid JSON: Extra data") and "\n" not in err
+
+
+@pytest.mark.parametrize("which, box", [("gt", [1, 1, -2, 3]), ("results", [1, 1, 2, -3])])
+def test_negative_box_size_is_rejected_naming_the_record(tool, files, tmp_path, capsys, which, box):
+    gt, results, (gt_path, res_path) = files
+    if which == "gt":
+        gt["annotations"][2]["bbox"] = box
+        name = f"annotation {gt['annotations'][2]['id']} of {gt_path}"
+    else:
+        results[5]["bbox"] = box
+        name = f"result 5 (image_id {results[5]['image_id']}) of {res_path}"
+    for path, obj in ((gt_path, gt), (res_path, results)):
+        with open(path, "w") as f:
+            json.dump(obj, f)
+    assert tool.main([gt_path, res_path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {name} has bbox {box} with negative width or height; expected [x, y, w, h], w, h >= 0"
+
+
+def test_ground_truth_without_annotations_is_one_line(tool, files, capsys):
+    gt, _, (gt_path, res_path) = files
+    gt["annotations"] = []
+    with open(gt_path, "w") as f:
+        json.dump(gt, f)
+    assert tool.main([gt_path, res_path]) == 2
+    assert capsys.readouterr().err.strip() == f"error: ground-truth file {gt_path} has no annotations: nothing to evaluate against"
+
+
+def test_read_only_output_dir_is_one_line(tool, files, read_only_dir, capsys):
+    _, _, (gt_path, res_path) = files
+    out = read_only_dir / "out"
+    assert tool.main([gt_path, res_path, "--output-dir", str(out), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write {out}: ") and "\n" not in err
+
+
+def test_full_disk_names_the_metrics_file(tool, files, tmp_path, capsys, monkeypatch):
+    import errno
+
+    _, _, (gt_path, res_path) = files
+    out = tmp_path / "out"
+    real_dump = json.dump
+
+    def dump(obj, f, **kw):  # the metrics file's write fails as on a full disk
+        if getattr(f, "name", "").endswith("lvis_metrics.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_dump(obj, f, **kw)
+
+    monkeypatch.setattr(json, "dump", dump)
+    assert tool.main([gt_path, res_path, "--output-dir", str(out), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"error: cannot write {out / 'lvis_metrics.json'}: No space left on device"

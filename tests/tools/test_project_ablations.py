@@ -11,6 +11,8 @@ from detectron2.modeling.roi_heads import ROI_HEADS_REGISTRY
 
 from lt_det.config import get_lt_cfg
 from lt_det.data.datasets.lt_images import LTImagesSpec, train_counts
+from lt_det.data.datasets.lt_sar import LTSARSpec
+from lt_det.data.datasets.lt_sar import train_counts as lt_sar_counts
 from lt_det.data.samplers import SAMPLER_REGISTRY
 from lt_det.losses import LOSS_REGISTRY
 from lt_det.engine.stage_schedule import parse_stages
@@ -27,13 +29,18 @@ def _epoch_iters(cfg):
         # LT-Images' default spec: sum of round(500 (k+1)^-1.449) over 24 classes = 1,155 images.
         n = sum(train_counts(LTImagesSpec()))
         return math.ceil(n / cfg.SOLVER.IMS_PER_BATCH)
+    if cfg.DATASETS.TRAIN[0] == "lt_sar_train":
+        # LT-SAR's default spec: the MAVOC 2021 SAR profile scaled to 1,200 -> 12, 1,780 chips.
+        n = sum(lt_sar_counts(LTSARSpec()))
+        assert n == 1780
+        return math.ceil(n / cfg.SOLVER.IMS_PER_BATCH)
     return None  # detection rows use iteration boundaries only
 
 
 def test_project_ablations_found():
     names = {os.path.relpath(p, REPO) for p in FILES}
     assert {"projects/EQL/ablation_lt_shapes_no_rfs.yaml", "projects/EQL/ablation_lt_shapes_rfs.yaml",
-            "projects/BagOfTricksLT/ablation_lt_images.yaml"} <= names
+            "projects/BagOfTricksLT/ablation_lt_images.yaml", "projects/ThreeStageLT/ablation_ltsar.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: os.path.relpath(p, REPO))

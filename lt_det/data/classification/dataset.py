@@ -9,36 +9,58 @@ A classification data set registered in ``DatasetCatalog`` returns dicts with an
 Its metadata has ``task="classification"``, ``evaluator_type="lt_classification"``, and,
 once loaded, ``thing_classes`` and (training sets) the class statistics.
 """
-import logging
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.detection_utils import read_image
-from PIL import UnidentifiedImageError
+from PIL import Image
 
 from ..class_stats import ClassStats, class_stats_from_metadata
+from ..corrupt_images import (  # noqa: F401  (CorruptImageError, ON_CORRUPT_CHOICES: re-exported)
+    DECODE_ERRORS,
+    ON_CORRUPT_CHOICES,
+    CorruptImageError,
+    SkipLog,
+    check_on_corrupt,
+    corrupt_image_error,
+)
 from .batch import ImageBatch
 
-logger = logging.getLogger(__name__)
 
-ON_CORRUPT_CHOICES = ("error", "skip")
+# Single-channel modes wider than 8 bits (16-bit PNG/TIFF SAR chips, float TIFFs), which
+# PIL's convert("RGB") would clip at 255 instead of scaling.
+WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
-class CorruptImageError(ValueError):
-    """An image file that cannot be decoded."""
+def _wide_grey_to_rgb(image) -> np.ndarray:
+    """A wide single-channel image as HxWx3 uint8: 16-bit by full scale (v / 257, so 65535 ->
+    255 for every image alike); 32-bit integer and float by the image's own min-max range."""
+    arr = np.asarray(image).astype(np.float64)
+    if image.mode.startswith("I;16"):
+        arr = arr / 257.0
+    else:
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        arr = (np.nan_to_num(arr, nan=lo) - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)
+    grey = np.clip(arr + 0.5, 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
 
 
 def decode_image(file_name: str, image_format: str = "RGB") -> torch.Tensor:
-    """Read an image file as a uint8 ``[3, H, W]`` tensor in ``image_format`` ("RGB"/"BGR")."""
+    """Read an image file as a uint8 ``[3, H, W]`` tensor in ``image_format`` ("RGB"/"BGR").
+
+    Grey images (8-bit "L", e.g. SAR chips) are replicated to three equal channels; wider
+    grey images ("I;16", "I", "F") are scaled to 8 bits first (``_wide_grey_to_rgb``).
+    """
     try:
-        arr = read_image(file_name, format=image_format)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise CorruptImageError(
-            f"Cannot decode image {file_name}: {e.__class__.__name__}: {e}. Replace or delete "
-            "the file, or set LT.CLS_INPUT.ON_CORRUPT='skip' to drop it with a warning"
-        ) from None
+        with Image.open(file_name) as probe:
+            wide = probe.mode in WIDE_GREY_MODES
+            arr = _wide_grey_to_rgb(probe) if wide else None
+        if not wide:
+            arr = read_image(file_name, format=image_format)
+    except DECODE_ERRORS + (ValueError,) as e:
+        raise corrupt_image_error(file_name, e) from None
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise CorruptImageError(f"Image {file_name} decoded to shape {arr.shape}, expected HxWx3")
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
@@ -89,7 +111,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
         transform: a batch transform from ``CLS_TRANSFORM_REGISTRY``.
         image_format: "RGB" or "BGR" (detectron2's ``INPUT.FORMAT``).
         on_corrupt: "error" raises ``CorruptImageError`` naming the file; "skip" drops the
-            sample from its batch and logs a warning.
+            sample from its batch and logs a warning counting the skipped files.
     """
 
     def __init__(
@@ -101,11 +123,11 @@ class ClassificationDataset(torch.utils.data.Dataset):
     ):
         if image_format not in ("RGB", "BGR"):
             raise ValueError(f"INPUT.FORMAT must be 'RGB' or 'BGR' for classification, got {image_format!r}")
-        if on_corrupt not in ON_CORRUPT_CHOICES:
-            raise ValueError(f"LT.CLS_INPUT.ON_CORRUPT must be one of {ON_CORRUPT_CHOICES}, got {on_corrupt!r}")
+        check_on_corrupt(on_corrupt)
         self.transform = transform
         self.image_format = image_format
         self.on_corrupt = on_corrupt
+        self.skip_log = SkipLog()
         self.labels = torch.as_tensor([int(d["label"]) for d in dicts], dtype=torch.int64)
         self.image_ids = [d.get("image_id", i) for i, d in enumerate(dicts)]
         in_memory = ["image" in d for d in dicts]
@@ -137,7 +159,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
             except CorruptImageError as e:
                 if self.on_corrupt == "error":
                     raise
-                logger.warning("Skipping sample %d: %s", i, e)
+                self.skip_log(e)
                 continue
             kept.append(i)
         return images, kept

@@ -1,4 +1,6 @@
 """Data loaders of classification sets, registered as the "classification" task."""
+import logging
+
 import torch
 from detectron2.data.samplers import InferenceSampler, TrainingSampler
 from detectron2.utils import comm
@@ -6,6 +8,7 @@ from detectron2.utils.env import seed_all_rng
 from torch.utils.data import BatchSampler, DataLoader
 
 from ..build import TASK_LOADER_REGISTRY
+from ..class_subset import subset_dicts, training_class_subset
 from ..resumable import SAMPLER_KEY, build_resumable_train_loader, derive_seed, run_seed
 from ..samplers import build_lt_sampler, is_lt_sampler
 from .dataset import ClassificationDataset, collate_image_batch, get_classification_dataset_dicts
@@ -30,10 +33,18 @@ def build_classification_train_loader(cfg) -> DataLoader:
     The sampler is lt_det's ``DATALOADER.SAMPLER_TRAIN`` when registered there (class-aware,
     square-root, progressive ...), else detectron2's shuffled infinite ``TrainingSampler``.
     Batches hold ``SOLVER.IMS_PER_BATCH / world_size`` images and are augmented with
-    ``LT.CLS_INPUT.TRAIN_TRANSFORM``; the batch of iteration ``i`` and its augmentations
-    are a function of ``i`` and ``SEED`` (``lt_det.data.resumable``).
+    ``LT.CLS_INPUT.TRAIN_TRANSFORM``. ``LT.CLASS_SUBSET`` removes classes' samples first.
+    The batch of iteration ``i`` and its augmentations are a function of ``i`` and ``SEED``
+    (``lt_det.data.resumable``).
     """
     dicts = get_classification_dataset_dicts(cfg.DATASETS.TRAIN)
+    subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
+    if subset is not None and subset.removed:
+        dicts = subset_dicts(dicts, subset.removed)
+        logging.getLogger(__name__).info(
+            "LT.CLASS_SUBSET: training on %d of %d classes (removed ids %s), %d samples",
+            len(subset.kept), subset.num_classes, list(subset.removed), len(dicts),
+        )
     name = cfg.DATALOADER.SAMPLER_TRAIN
     seed = run_seed(cfg)
     if is_lt_sampler(name):
@@ -49,7 +60,7 @@ def build_classification_train_loader(cfg) -> DataLoader:
         dicts,
         build_cls_transform(cfg, is_train=True),
         image_format=cfg.INPUT.FORMAT,
-        on_corrupt=cfg.LT.CLS_INPUT.ON_CORRUPT,
+        on_corrupt=cfg.LT.INPUT.ON_CORRUPT,
     )
     _per_rank(cfg.SOLVER.IMS_PER_BATCH, "SOLVER.IMS_PER_BATCH")
     # The batch of iteration i and its augmentations are a function of i (exact resume).
@@ -68,7 +79,7 @@ def build_classification_test_loader(cfg, dataset_name: str) -> DataLoader:
         dicts,
         build_cls_transform(cfg, is_train=False),
         image_format=cfg.INPUT.FORMAT,
-        on_corrupt=cfg.LT.CLS_INPUT.ON_CORRUPT,
+        on_corrupt=cfg.LT.INPUT.ON_CORRUPT,
     )
     world = comm.get_world_size()
     batch_size = max(1, cfg.LT.CLS_INPUT.TEST_IMS_PER_BATCH // world)

@@ -5,6 +5,7 @@ from .classification_catalog import register_classification
 from .image_folder import load_image_folder, register_image_folder
 from .inaturalist import load_inat_json, register_inaturalist
 from .lt_images import LTImagesSpec, ensure_lt_images, generate_lt_images
+from .lt_sar import LTSARSpec, ensure_lt_sar, generate_lt_sar
 from .txt_split import load_txt_split, register_txt_split
 from .lt_shapes import LTShapesSpec, ensure_lt_shapes, generate_lt_shapes
 from .lvis_format import DatasetFormatError, load_lvis_format_json, register_lvis_format
@@ -21,6 +22,9 @@ __all__ = [
     "LTImagesSpec",
     "ensure_lt_images",
     "generate_lt_images",
+    "LTSARSpec",
+    "ensure_lt_sar",
+    "generate_lt_sar",
     "load_txt_split",
     "register_txt_split",
     "LTShapesSpec",

@@ -4,12 +4,15 @@ import os
 from .lt_shapes import LTShapesSpec, class_names, ensure_lt_shapes, spec_dir
 from .lvis_format import register_lvis_format
 
-# name prefix -> what to generate. "lt_shapes" is the demo; "lt_shapes_tiny" serves tests.
+# name prefix -> what to generate. "lt_shapes" is the demo (balanced val, 20 instances per
+# class); "lt_shapes_v2" has the same train images and the earlier sparse val split (2 per rare
+# class) on which projects/EQL's first tables were measured; "lt_shapes_tiny" serves tests.
 LT_SHAPES_SPECS = {
     "lt_shapes": LTShapesSpec(),
+    "lt_shapes_v2": LTShapesSpec(val_per_class=0),
     "lt_shapes_tiny": LTShapesSpec(
         num_train=48, num_val=16, image_size=64, num_classes=8, max_instances=40,
-        imbalance=20.0, max_objects=3, seed=1,
+        imbalance=20.0, max_objects=3, seed=1, val_per_class=0,
     ),
 }
 

@@ -151,11 +151,14 @@ def test_corrupt_image_is_a_clear_error(tmp_path):
 
 def test_corrupt_image_skipped_with_a_warning(tmp_path, caplog):
     name, bad = _folder_with_corrupt_file(tmp_path)
-    loader = build_test_loader(_cfg(name, ON_CORRUPT="skip"), name)
+    cfg = _cfg(name)
+    cfg.LT.INPUT.ON_CORRUPT = "skip"
+    loader = build_test_loader(cfg, name)
     with caplog.at_level(logging.WARNING):
         batches = list(loader)
     # Files in order a/0, a/1, b/0, b/1 | b/2_broken: the second batch loses its only image.
     assert [len(b) for b in batches] == [4, 0] and str(bad) in caplog.text
+    assert "Skipped corrupt image 1 in this data-loader process" in caplog.text
     assert batches[0].labels.tolist() == [0, 0, 1, 1] and batches[0].images.shape == (4, 3, 5, 5)
 
 

@@ -2,9 +2,12 @@ import uuid
 
 import numpy as np
 import pytest
+import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
+from lt_det.data.classification import ClassificationDataset
+from lt_det.data.classification.transforms import Identity
 from lt_det.data.datasets import register_image_folder
 
 
@@ -50,3 +53,34 @@ def test_errors(tmp_path):
     (name,) = _register(tmp_path / "empty", splits=("train",))
     with pytest.raises(ValueError, match="no image files"):
         DatasetCatalog.get(name)
+
+
+def test_single_channel_sar_chips_load(tmp_path):
+    # Real SAR chip sets are grey: 8-bit "L" PNGs (the MAVOC chips) and 16-bit PNGs / float
+    # TIFFs. They load through the image-folder reader as 3 equal channels.
+    grey = np.arange(6 * 8, dtype=np.uint8).reshape(6, 8) * 5  # 0..235
+    for i in range(2):
+        path = tmp_path / "train" / "sedan" / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grey, mode="L").save(path)
+    wide = (tmp_path / "train" / "van" / "0.png")
+    wide.parent.mkdir(parents=True)
+    # 16-bit: full-scale v / 257, so 65535 -> 255, 257 * 100 -> 100, 300 -> 1.17 -> 1.
+    Image.fromarray(np.array([[65535, 25700, 300, 0]], dtype=np.uint16)).save(wide)
+    Image.fromarray(np.array([[2.0, 4.0], [3.0, 2.0]], dtype=np.float32), mode="F").save(
+        tmp_path / "train" / "van" / "1.tif")
+    train, _ = _register(tmp_path)
+    dicts = DatasetCatalog.get(train)
+    assert MetadataCatalog.get(train).thing_classes == ["sedan", "van"]
+    assert [d["label"] for d in dicts] == [0, 0, 1, 1]
+    for image_format in ("RGB", "BGR"):
+        ds = ClassificationDataset(dicts, Identity(), image_format=image_format)
+        for i in (0, 1):
+            img = ds[i]["image"]
+            assert img.shape == (3, 6, 8) and img.dtype == torch.uint8
+            assert all(np.array_equal(img[c].numpy(), grey) for c in range(3))
+        wide16 = ds[2]["image"]
+        assert wide16.shape == (3, 1, 4) and wide16[0, 0].tolist() == [255, 100, 1, 0]
+        # Float: the image's own range [2, 4] -> 0..255: 3 -> 127.5 -> 128.
+        flt = ds[3]["image"]
+        assert flt.shape == (3, 2, 2) and flt[1].tolist() == [[0, 255], [128, 0]]

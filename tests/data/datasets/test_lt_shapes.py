@@ -14,7 +14,7 @@ from lt_det.data.datasets.lt_shapes import (
 )
 
 SMALL = LTShapesSpec(num_train=24, num_val=8, image_size=48, num_classes=5, max_instances=16,
-                     imbalance=8.0, max_objects=3, seed=3)
+                     imbalance=8.0, max_objects=3, seed=3, val_per_class=0)
 
 
 def test_instance_counts_follow_the_exponential_profile():
@@ -85,3 +85,39 @@ def test_registered_tiny_set_loads_with_class_stats():
             counted[c] += 1
     assert meta.class_image_count == counted.tolist()
     assert ensure_lt_shapes(spec) == os.path.dirname(os.path.dirname(dicts[0]["file_name"]))
+
+
+def test_balanced_val_split_keeps_train_identical(tmp_path):
+    # val_per_class=4: every class has 4 val instances drawn (5 classes x 4 = 20 objects in
+    # 8 images of at most 3: fits). An instance may be left unlabelled (then its category is
+    # listed as not exhaustive in that image), so annotated_k + listed_k <= 4 and >= 1.
+    balanced = LTShapesSpec(**{**SMALL.__dict__, "val_per_class": 4})
+    a, b = tmp_path / "legacy", tmp_path / "balanced"
+    for d, spec in ((a, SMALL), (b, balanced)):
+        d.mkdir()
+        generate_lt_shapes(spec, str(d))
+    # the train split (JSON and pixels) does not depend on the val profile
+    assert (a / "lvis_v1_train.json").read_text().replace("\"val_per_class\": 0", "") == (
+        b / "lvis_v1_train.json").read_text().replace("\"val_per_class\": 4", "")
+    for img in sorted((a / "train").iterdir()):
+        assert img.read_bytes() == (b / "train" / img.name).read_bytes()
+    val = json.load(open(b / "lvis_v1_val.json"))
+    for k in range(5):
+        n_ann = sum(x["category_id"] == k + 1 for x in val["annotations"])
+        n_listed = sum((k + 1) in i["not_exhaustive_category_ids"] for i in val["images"])
+        assert 1 <= n_ann and n_ann + n_listed <= 4
+    assert len(val["annotations"]) <= 20  # nothing beyond the 20 drawn objects
+
+
+def test_default_val_split_is_balanced_with_20_per_class():
+    spec = LT_SHAPES_SPECS["lt_shapes"]
+    assert spec.val_per_class == 20
+    # 40 classes x 20 = 800 objects in 200 val images of at most 6 (1,200 slots): fits
+    assert spec.val_per_class * spec.num_classes <= spec.num_val * spec.max_objects
+
+
+def test_val_split_that_cannot_fit_is_rejected():
+    import pytest
+
+    with pytest.raises(ValueError, match="does not fit"):
+        LTShapesSpec(num_val=2, max_objects=2, num_classes=5, val_per_class=3)
