@@ -1,6 +1,7 @@
 """The trainer shared by detection and classification."""
 import logging
 import os
+import warnings
 import weakref
 from typing import Callable, Optional, Type, TypeVar
 
@@ -153,7 +154,9 @@ class LTTrainer(DefaultTrainer):
         scheduler = self.build_lr_scheduler(cfg, self.optimizer)  # at position 0
         # torch's LRScheduler API: position it at step (iter - first_iter).
         scheduler.last_epoch = self.iter - first_iter - 1
-        scheduler.step()
+        with warnings.catch_warnings():  # "step() before optimizer.step()": intended here
+            warnings.simplefilter("ignore", UserWarning)
+            scheduler.step()
         self.scheduler = scheduler
         return scheduler
 
