@@ -2,13 +2,14 @@
 from detectron2.data import (
     MetadataCatalog,
     build_detection_test_loader,
-    build_detection_train_loader,
     get_detection_dataset_dicts,
 )
+from detectron2.data.build import trivial_batch_collator
 from detectron2.utils.registry import Registry
 
 from .class_subset import subset_dicts, training_class_subset
 from .detection_mapper import LTDatasetMapper
+from .resumable import SAMPLER_KEY, MappedDicts, build_resumable_train_loader, derive_seed, run_seed, seeded_rng
 from .samplers import build_lt_sampler, is_lt_sampler
 
 TASK_LOADER_REGISTRY = Registry("LT_TASK_LOADER")
@@ -54,26 +55,46 @@ def detection_train_dicts(cfg):
     return dicts
 
 
+def build_resumable_detection_train_loader(cfg):
+    """detectron2's detection training loader (its samplers, aspect-ratio grouping, batch
+    split) on ``detection_train_dicts`` (with ``LT.CLASS_SUBSET``) and ``LTDatasetMapper``,
+    with lt_det's samplers when one is configured, and batches that are a function of the
+    iteration (``lt_det.data.resumable``), so that ``--resume`` continues exactly where the
+    interrupted run was."""
+    from detectron2.data.build import _train_loader_from_config  # the one mapping of cfg -> loader args
+
+    seed = run_seed(cfg)
+    mapper = LTDatasetMapper(cfg, True)
+    dataset = detection_train_dicts(cfg)
+    subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
+    if subset is not None:
+        dataset = subset_dicts(dataset, subset.removed)
+    sampler = build_lt_sampler(cfg, dataset) if is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN) else None
+    # detectron2's TrainingSampler draws its seed from numpy's global generator: seed it from
+    # SEED, so the sampler is the same whenever it is built (a resume, a stage boundary).
+    with seeded_rng(derive_seed(seed, SAMPLER_KEY)):
+        args = _train_loader_from_config(cfg, mapper, dataset=dataset, sampler=sampler)
+    dicts = args["dataset"]
+    group_ids = None
+    if args["aspect_ratio_grouping"]:
+        # detectron2's AspectRatioGroupedDataset rule (width > height or not), on the dicts.
+        group_ids = [0 if d["width"] > d["height"] else 1 for d in dicts]
+    return build_resumable_train_loader(
+        MappedDicts(dicts, args["mapper"]), len(dicts), args["sampler"],
+        total_batch_size=args["total_batch_size"], seed=seed, num_workers=args["num_workers"],
+        collate_fn=trivial_batch_collator, group_ids=group_ids,
+    )
+
+
 @TASK_LOADER_REGISTRY.register()
 class detection:  # noqa: N801 - registered under the task's name
     """detectron2's detection loaders, with lt_det's samplers when one is configured and
     ``LTDatasetMapper`` (a corrupt image is named, or skipped in training with
-    ``LT.INPUT.ON_CORRUPT 'skip'``)."""
+    ``LT.INPUT.ON_CORRUPT 'skip'``); training batches are resumable exactly."""
 
     @staticmethod
     def build_train_loader(cfg):
-        mapper = LTDatasetMapper(cfg, True)
-        dataset = detection_train_dicts(cfg)
-        subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
-        if subset is not None:
-            dataset = subset_dicts(dataset, subset.removed)
-        if not is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
-            # detectron2 builds its own sampler (TrainingSampler, RFS, ...) on these dicts.
-            return build_detection_train_loader(cfg, dataset=dataset, mapper=mapper)
-        sampler = build_lt_sampler(cfg, dataset)
-        return build_detection_train_loader(
-            cfg, dataset=dataset, mapper=mapper, sampler=sampler
-        )
+        return build_resumable_detection_train_loader(cfg)
 
     @staticmethod
     def build_test_loader(cfg, dataset_name):

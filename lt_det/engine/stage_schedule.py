@@ -14,7 +14,7 @@ What a stage may override, and what happens when it does (``APPLIERS``):
 
 * ``DATALOADER.*``, ``DATASETS.TRAIN``, ``INPUT.*``, ``LT.CLS_INPUT.*``, ``LT.CAM_BS.*``,
   ``LT.CLASS_SUBSET.*``: the training data loader is rebuilt with the stage's config
-  (``SimpleTrainer.reset_data_loader``), which works for every sampler; with
+  (``trainer.reset_data_loader``), which works for every sampler; with
   ``LT.CAM_BS.ENABLED`` the CAM-BS images are generated (or read from their cache) and
   added to the training sets; with ``LT.CLASS_SUBSET.REMOVE`` / ``REMOVE_SHARE_ABOVE`` the
   stage trains on the remaining classes only (lt_det/data/class_subset.py; the sampler is
@@ -197,26 +197,27 @@ class Applier:
 class StageScheduleHook(HookBase):
     """Applies ``LT.STAGES`` during training (see the module docstring).
 
-    Register it in ``DefaultTrainer.build_hooks`` (before the checkpointer and evaluation
-    hooks, so a checkpoint written at a boundary already holds the stage's state):
-    ``hooks.insert(-1, StageScheduleHook.from_trainer(cfg, self))`` or simply
-    ``StageScheduleHook(cfg, stages)``.
+    ``LTTrainer.build_hooks`` registers it right after detectron2's ``LRScheduler`` hook
+    (found by type), before the checkpointer and evaluation hooks, so a checkpoint written
+    at a boundary already holds the stage's state. It changes the run only through the
+    trainer's public methods: ``reset_data_loader`` (``LTTrainer`` and detectron2's
+    ``SimpleTrainer``), ``replace_lr_scheduler`` and ``set_stage_cfg`` (``LTTrainer``; the
+    stage's config is then ``trainer.stage_cfg``).
 
     Args:
         cfg: the run's (top-level) config.
         stages: parsed stages (``parse_stages``).
         build_train_loader: ``cfg -> data loader``; default: the trainer's
-            ``build_train_loader``.
-        build_lr_scheduler: ``(cfg, optimizer) -> LRMultiplier``; default: the trainer's.
+            ``build_train_loader``. A stage's LR schedule is built by the trainer's
+            ``replace_lr_scheduler``.
     """
 
-    def __init__(self, cfg, stages: Sequence[Stage], build_train_loader=None, build_lr_scheduler=None):
+    def __init__(self, cfg, stages: Sequence[Stage], build_train_loader=None):
         self.base_cfg = cfg
         self.stages = list(stages)
         self.cfgs = stage_configs(cfg, self.stages)
         self._validate_class_subsets()
         self._build_train_loader = build_train_loader
-        self._build_lr_scheduler = build_lr_scheduler
         self.current = -1  # index of the stage whose config is in force
         self._base_initial_lrs: Optional[List[float]] = None
         self._trainable = None
@@ -335,8 +336,12 @@ class StageScheduleHook(HookBase):
         segment = self.solver_segment(k)
         if segment == self._segment:
             return
+        if not hasattr(self.trainer, "replace_lr_scheduler"):
+            raise TypeError(
+                "A stage overrides SOLVER.* but the trainer has no replace_lr_scheduler(); "
+                "train with lt_det.engine.LTTrainer (or a subclass)"
+            )
         optimizer = self.trainer.optimizer
-        it = self.trainer.iter
         if segment is None:
             start, length, seg_cfg = 0, self.base_cfg.SOLVER.MAX_ITER, self.base_cfg
         else:
@@ -348,15 +353,8 @@ class StageScheduleHook(HookBase):
         sc = seg_cfg.clone()
         sc.defrost()
         sc.SOLVER.MAX_ITER = length
-        build = self._build_lr_scheduler or self.trainer.build_lr_scheduler
-        sched = build(sc, optimizer)
-        from detectron2.solver import LRMultiplier
-
-        sched = LRMultiplier(optimizer, sched._multiplier, length, last_iter=it - start - 1)
-        self.trainer.scheduler = sched
-        inner = getattr(self.trainer, "_trainer", None)
-        if inner is not None and hasattr(inner, "scheduler"):
-            inner.scheduler = sched
+        sc.freeze()
+        self.trainer.replace_lr_scheduler(sc, first_iter=start)
         self._segment = segment
         logger.info("LR schedule of %d iterations from iteration %d (lr now %.5g)", length, start,
                     optimizer.param_groups[0]["lr"])
@@ -370,9 +368,9 @@ class StageScheduleHook(HookBase):
             cfg.defrost()
             cfg.DATASETS.TRAIN = tuple(cfg.DATASETS.TRAIN) + (name,)
             cfg.freeze()
+        # LTTrainer and detectron2's SimpleTrainer both have the public reset_data_loader.
         build = self._build_train_loader or self.trainer.build_train_loader
-        inner = getattr(self.trainer, "_trainer", self.trainer)
-        inner.reset_data_loader(lambda: build(cfg))
+        self.trainer.reset_data_loader(lambda: build(cfg))
 
     # ----------------------------------------------------------------- hook API
     def _enter(self, k: int, fresh: bool) -> None:
@@ -386,6 +384,8 @@ class StageScheduleHook(HookBase):
             reinit_modules(self.model, self.stages[k].reinit, self.trainer.optimizer)
             applied.append(f"reinit {self.stages[k].reinit}")
         self.current = k
+        if hasattr(self.trainer, "set_stage_cfg"):  # LTTrainer: what the trainer reads
+            self.trainer.set_stage_cfg(None if k < 0 else cfg)
         if k >= 0:
             logger.info(
                 "Stage %r (%d/%d) in force from iteration %d%s: %s",

@@ -1,16 +1,17 @@
 """Stage switches happen exactly at their boundary and survive a resume.
 
-A real detectron2 ``DefaultTrainer`` runs a toy model whose batches say which loader made
+A real ``LTTrainer`` (detectron2's ``DefaultTrainer``) runs a toy model whose batches say which loader made
 them, so the test sees the sampler, loss, LR, mixup and frozen modules of every iteration.
 """
 import os
 
 import pytest
 import torch
-from detectron2.engine import DefaultTrainer, hooks
+from detectron2.engine import hooks
 from torch import nn
 
 from lt_det.config import get_lt_cfg
+from lt_det.engine import LTTrainer
 from lt_det.losses import build_loss
 from lt_det.data.mixup import InputMixup
 from lt_det.engine.stage_schedule import StageScheduleHook, active_stage, iters_per_epoch, parse_stages
@@ -53,7 +54,7 @@ class Recorder(hooks.HookBase):
         }
 
 
-class ToyTrainer(DefaultTrainer):
+class ToyTrainer(LTTrainer):
     @classmethod
     def build_model(cls, cfg):
         return ToyModel(cfg)

@@ -73,3 +73,67 @@ def test_bad_input_is_one_clear_line_and_leaves_no_output(tmp_path, opts, needle
     assert len(errors) == 1 and needle in errors[0], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+CLS_TINY = os.path.join(ROOT, "configs", "LTImages", "cls_resnet8_ce_tiny.yaml")
+
+
+def _one_error_line(proc, prefix):
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    return lines[0]
+
+
+def test_divergence_stops_in_one_line_and_keeps_the_logs(tmp_path):
+    # Fault injected after training started: lr 1e4 makes the RPN's boxes non-finite at
+    # iteration 3 (detectron2 raises FloatingPointError inside the forward pass).
+    out = tmp_path / "run"
+    proc = train_net("--config-file", TINY, "SOLVER.BASE_LR", "1e4", "OUTPUT_DIR", str(out))
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    line = _one_error_line(proc, "train_net.py: training diverged at iteration ")
+    assert "non-finite" in line and "last good checkpoint: none" in line
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    # The output directory stays, with the log (holding the traceback), metrics and events;
+    # nothing after the explosion became a checkpoint.
+    log = (out / "log.txt").read_text()
+    assert "Traceback" in log and "DivergenceError" in log
+    assert (out / "metrics.json").stat().st_size > 0
+    assert glob.glob(str(out / "events.out.tfevents.*"))
+    assert not (out / "last_checkpoint").exists() and not glob.glob(str(out / "*.pth"))
+
+
+def test_checkpoint_with_non_finite_weights_never_becomes_last_checkpoint(tmp_path):
+    # Classification, lr 1e3 without warm-up, a checkpoint every 2 iterations: the weights
+    # blow up within a few iterations (with the default sampler, BatchNorm's running
+    # variances were infinite at the checkpoint after iteration 5 while the loss was still
+    # finite). Whatever stops the run, last_checkpoint names a finite checkpoint and the
+    # error line names it. The lt_det sampler ClassAwareSampler's INFO line must reach
+    # log.txt and the console (#12.17).
+    out = tmp_path / "run"
+    proc = train_net("--config-file", CLS_TINY, "SOLVER.BASE_LR", "1e3", "SOLVER.WARMUP_ITERS", "0",
+                     "SOLVER.MAX_ITER", "12", "SOLVER.CHECKPOINT_PERIOD", "2",
+                     "DATALOADER.SAMPLER_TRAIN", "ClassAwareSampler", "OUTPUT_DIR", str(out))
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    line = _one_error_line(proc, "train_net.py: training diverged at iteration ")
+    last = (out / "last_checkpoint").read_text()
+    assert f"last good checkpoint: {out / last}" in line and "non-finite" in line
+    import torch
+
+    state = torch.load(out / last, weights_only=False)["model"]
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+    log = (out / "log.txt").read_text()
+    assert "lt_det.data.samplers.build INFO: Using lt_det training sampler ClassAwareSampler" in log
+    assert "Using lt_det training sampler ClassAwareSampler" in proc.stdout  # and the console
+
+
+def test_corrupt_checkpoint_at_resume_is_one_line(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model_0000003.pth").write_bytes(b"")
+    (out / "last_checkpoint").write_text("model_0000003.pth")
+    proc = train_net("--config-file", CLS_TINY, "--resume", "OUTPUT_DIR", str(out), timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    line = _one_error_line(proc, "train_net.py: error:")
+    assert "model_0000003.pth cannot be read (empty file)" in line
+    assert "Traceback" not in proc.stderr and "EOFError" not in proc.stderr
+    assert (out / "model_0000003.pth").exists()  # a directory that existed is never removed

@@ -9,6 +9,7 @@ from torch.utils.data import BatchSampler, DataLoader
 
 from ..build import TASK_LOADER_REGISTRY
 from ..class_subset import subset_dicts, training_class_subset
+from ..resumable import SAMPLER_KEY, build_resumable_train_loader, derive_seed, run_seed
 from ..samplers import build_lt_sampler, is_lt_sampler
 from .dataset import ClassificationDataset, collate_image_batch, get_classification_dataset_dicts
 from .transforms import build_cls_transform
@@ -33,6 +34,8 @@ def build_classification_train_loader(cfg) -> DataLoader:
     square-root, progressive ...), else detectron2's shuffled infinite ``TrainingSampler``.
     Batches hold ``SOLVER.IMS_PER_BATCH / world_size`` images and are augmented with
     ``LT.CLS_INPUT.TRAIN_TRANSFORM``. ``LT.CLASS_SUBSET`` removes classes' samples first.
+    The batch of iteration ``i`` and its augmentations are a function of ``i`` and ``SEED``
+    (``lt_det.data.resumable``).
     """
     dicts = get_classification_dataset_dicts(cfg.DATASETS.TRAIN)
     subset = training_class_subset(cfg)  # LT.CLASS_SUBSET: a run / stage on fewer classes
@@ -43,10 +46,11 @@ def build_classification_train_loader(cfg) -> DataLoader:
             len(subset.kept), subset.num_classes, list(subset.removed), len(dicts),
         )
     name = cfg.DATALOADER.SAMPLER_TRAIN
+    seed = run_seed(cfg)
     if is_lt_sampler(name):
         sampler = build_lt_sampler(cfg, dicts)
     elif name == "TrainingSampler":
-        sampler = TrainingSampler(len(dicts), shuffle=True)
+        sampler = TrainingSampler(len(dicts), shuffle=True, seed=derive_seed(seed, SAMPLER_KEY))
     else:
         raise ValueError(
             f"DATALOADER.SAMPLER_TRAIN {name!r} is not available for classification; use "
@@ -58,14 +62,12 @@ def build_classification_train_loader(cfg) -> DataLoader:
         image_format=cfg.INPUT.FORMAT,
         on_corrupt=cfg.LT.INPUT.ON_CORRUPT,
     )
-    batch_size = _per_rank(cfg.SOLVER.IMS_PER_BATCH, "SOLVER.IMS_PER_BATCH")
-    return DataLoader(
-        dataset,
-        batch_sampler=BatchSampler(sampler, batch_size, drop_last=True),
-        num_workers=cfg.DATALOADER.NUM_WORKERS,
-        collate_fn=collate_image_batch,
-        worker_init_fn=_worker_init,
-        persistent_workers=cfg.DATALOADER.NUM_WORKERS > 0,
+    _per_rank(cfg.SOLVER.IMS_PER_BATCH, "SOLVER.IMS_PER_BATCH")
+    # The batch of iteration i and its augmentations are a function of i (exact resume).
+    return build_resumable_train_loader(
+        dataset.__getitem__, len(dataset), sampler, total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
+        seed=seed, num_workers=cfg.DATALOADER.NUM_WORKERS, collate_fn=collate_image_batch,
+        get_many=dataset.__getitems__,
     )
 
 
