@@ -43,7 +43,7 @@ def register_from_config(cfg) -> List[str]:
                 f"{where} must be a dict with NAME and either JSON_FILE + IMAGE_ROOT (LVIS/COCO "
                 f"format) or ROOT (an image folder); got {entry!r}"
             )
-        fmt = entry.get("FORMAT") or ("image_folder" if "ROOT" in entry else "lvis")
+        fmt = entry.get("FORMAT") or ("lvis" if "JSON_FILE" in entry else "image_folder")
         if fmt not in FORMATS:
             raise ValueError(f"{where}.FORMAT {fmt!r} is not one of {', '.join(FORMATS)}")
         allowed = _FOLDER_KEYS if fmt == "image_folder" else _JSON_KEYS
