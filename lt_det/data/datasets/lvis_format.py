@@ -5,6 +5,7 @@ file names from ``coco_url``), this loader reads the class list from the JSON's 
 so LVIS v0.5, LVIS v1 and any LVIS-format set (LT-Shapes, a user's own) share one path.
 Bad annotations raise a one-line error naming the file, the record and the fix.
 """
+import gc
 import json
 import math
 import os
@@ -73,6 +74,18 @@ def read_lvis_format(json_file: str, image_root: str, check_files: bool = True) 
     """
     if not os.path.isfile(json_file):
         raise FileNotFoundError(f"Annotation file {json_file} does not exist")
+    # The parse creates millions of small objects and no reference cycles; with the cyclic
+    # collector running, each of its many collections walks every object of the process.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(json_file, image_root, check_files)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(json_file: str, image_root: str, check_files: bool) -> Tuple[List[dict], dict]:
     with open(json_file) as f:
         try:
             data = json.load(f)
