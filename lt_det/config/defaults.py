@@ -1,7 +1,8 @@
 """Every config key that lt_det adds to detectron2's config, each with a comment.
 
 detectron2's own defaults are never edited: ``add_lt_config`` only adds new nodes under
-``MODEL.LT`` (model-side tricks: losses, heads), ``DATALOADER.LT`` (samplers) and ``LT``
+``MODEL.LT`` (model-side tricks: losses, heads), ``DATALOADER.LT`` (samplers),
+``DATASETS.LT`` (the user's own data sets, registered from the config) and ``LT``
 (everything that is not model or data loader: evaluation outputs, demo data, schedules).
 Call it right after ``detectron2.config.get_cfg()``; ``get_lt_cfg()`` does both.
 """
