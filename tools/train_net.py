@@ -34,8 +34,10 @@ from detectron2.utils.logger import setup_logger
 
 import lt_det  # noqa: F401  (registers lt_det's components)
 from lt_det.config import add_lt_config
+from lt_det.data.datasets.from_config import register_from_config
 from lt_det.engine import LTTrainer
 from lt_det.engine.checkpoint import DivergenceError
+from lt_det.engine.checks import check_config_against_data
 from lt_det.engine.input_checks import WRITE_ERRNOS, check_output_dir, merge_config_sources, os_error_message
 from lt_det.losses import LOSS_REGISTRY
 from lt_det.evaluation.final_report import write_final_report
@@ -64,15 +66,17 @@ def load_config(args):
             f"MODEL.LT.LOSS.NAME {cfg.MODEL.LT.LOSS.NAME!r} is not a registered loss; choose one of "
             + ", ".join(sorted(name for name, _ in LOSS_REGISTRY))
         )
+    register_from_config(cfg)  # DATASETS.LT.REGISTER: the user's own sets
     registered = set(DatasetCatalog.list())
     for key, names in (("DATASETS.TRAIN", cfg.DATASETS.TRAIN), ("DATASETS.TEST", cfg.DATASETS.TEST)):
         for name in names:
             if name not in registered:
                 raise UserInputError(
-                    f"{key} names unknown data set {name!r}; register it (e.g. "
-                    "lt_det.data.datasets.register_lvis_format) or use a built-in one such as "
+                    f"{key} names unknown data set {name!r}; register it (DATASETS.LT.REGISTER in "
+                    "the config, or lt_det.data.datasets.register_lvis_format) or use a built-in one such as "
                     "lt_shapes_train, lvis_v1_train, lt_images_train or cifar100_lt_100_train"
                 )
+    check_config_against_data(cfg, eval_only=args.eval_only)  # task switches, class counts
     check_output_dir(cfg.OUTPUT_DIR)  # a read-only or full disk fails here, not mid-run
     cfg.freeze()
     return cfg

@@ -1,7 +1,8 @@
 """Every config key that lt_det adds to detectron2's config, each with a comment.
 
 detectron2's own defaults are never edited: ``add_lt_config`` only adds new nodes under
-``MODEL.LT`` (model-side tricks: losses, heads), ``DATALOADER.LT`` (samplers) and ``LT``
+``MODEL.LT`` (model-side tricks: losses, heads), ``DATALOADER.LT`` (samplers),
+``DATASETS.LT`` (the user's own data sets, registered from the config) and ``LT``
 (everything that is not model or data loader: evaluation outputs, demo data, schedules).
 Call it right after ``detectron2.config.get_cfg()``; ``get_lt_cfg()`` does both.
 """
@@ -186,6 +187,22 @@ def add_lt_config(cfg: CN) -> CN:
     # run (a balanced data set built once); False draws a new subset every epoch.
     _C.DATALOADER.LT.UNDER_SAMPLING_FIXED_SUBSET = True
     # ---- END issue 5 --------------------------------------------------------------------
+
+    # ------------------------------------------------------------------------------------
+    # A user's own data sets, registered from the config (lt_det/data/datasets/from_config.py,
+    # README "Your own data"). tools/train_net.py registers them in every process it starts,
+    # before DATASETS.TRAIN / TEST are checked, so the names can be used there.
+    # ------------------------------------------------------------------------------------
+    _C.DATASETS.LT = CN()
+    # List of dicts, one per set:
+    #   {"NAME": n, "JSON_FILE": f, "IMAGE_ROOT": r}                 LVIS-format JSON (LVIS eval)
+    #   {"NAME": n, "JSON_FILE": f, "IMAGE_ROOT": r, "FORMAT": "coco"}  COCO JSON (COCO eval)
+    #   {"NAME": p, "ROOT": r}       image folder r/<split>/<class>/<image>, registered as
+    #                                p_train, p_val, p_test for the split folders present
+    #                                (optional "SPLITS": [...], "TRAIN_SPLIT": "train")
+    # Class names and statistics come from the files on first use; nothing is read at start-up
+    # beyond the training set that the class-count check needs.
+    _C.DATASETS.LT.REGISTER = []
 
     # ------------------------------------------------------------------------------------
     # Everything else.

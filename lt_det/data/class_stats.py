@@ -94,9 +94,9 @@ def stats_to_metadata(stats: ClassStats) -> dict:
 def class_stats_from_metadata(dataset_names: Iterable[str]) -> ClassStats:
     """Class statistics of one or more registered training sets, summed.
 
-    A data set stores them in its metadata at registration (``stats_to_metadata``); where it
-    did not (a plain detectron2 registration), they are computed from its dicts once and
-    cached in the metadata.
+    lt_det's registrations provide them in the metadata (``stats_to_metadata``, computed from
+    the set's one load on first read); a plain detectron2 registration gets them counted from
+    its dicts once, cached in the metadata.
     """
     names = [dataset_names] if isinstance(dataset_names, str) else list(dataset_names)
     total = None
@@ -120,8 +120,15 @@ def class_stats_from_metadata(dataset_names: Iterable[str]) -> ClassStats:
 
 
 def _stats_of(name: str) -> ClassStats:
-    """One registered set's statistics: from its metadata, else counted once and cached."""
-    from detectron2.data import DatasetCatalog, MetadataCatalog
+    """One registered set's statistics: from its metadata, else counted once and cached.
+
+    Reading the metadata of an lt_det-registered set loads it once if needed
+    (``lt_det.data.catalog``); a set registered otherwise is loaded once here and its dicts
+    are handed to its next ``DatasetCatalog.get``, so the loader does not parse it again.
+    """
+    from detectron2.data import MetadataCatalog
+
+    from .catalog import held_dicts, load_for_metadata
 
     meta = MetadataCatalog.get(name)
     cached = meta.get("lt_class_stats")
@@ -145,9 +152,19 @@ def _stats_of(name: str) -> ClassStats:
             num_images=int(meta.num_train_images),
         )
     else:
+        load_for_metadata(name)
         classes = meta.get("thing_classes")
         if classes is None:
-            raise KeyError(f"Data set {name!r} has no thing_classes in its metadata")
-        stats = compute_class_stats(DatasetCatalog.get(name), len(classes))
+            raise KeyError(
+                f"Data set {name!r} has no thing_classes in its metadata; register it with "
+                "lt_det.data.datasets.register_lvis_format (or register_classification), or set "
+                f"MetadataCatalog.get({name!r}).thing_classes when registering it"
+            )
+        dicts = held_dicts(name)
+        if dicts is None:  # already handed to the loader: the loader's next get parses again
+            from detectron2.data import DatasetCatalog
+
+            dicts = DatasetCatalog.get(name)
+        stats = compute_class_stats(dicts, len(classes))
     meta.set(lt_class_stats=stats)
     return stats

@@ -132,18 +132,15 @@ def class_subset_from_config(cfg, class_names: Sequence[str], counts: Sequence[i
 
 def training_class_subset(cfg) -> Optional[ClassSubset]:
     """``class_subset_from_config`` for ``cfg.DATASETS.TRAIN``, reading class names and
-    counts from the sets' metadata (loading them first if needed)."""
+    counts from the sets' metadata (lt_det.data.catalog: the set's one load, if needed)."""
     c = cfg.LT.CLASS_SUBSET
     if not c.REMOVE and float(c.REMOVE_SHARE_ABOVE) == 0.0:
         return None
-    from detectron2.data import DatasetCatalog, MetadataCatalog
+    from detectron2.data import MetadataCatalog
 
     from .class_stats import class_stats_from_metadata
 
     names = list(cfg.DATASETS.TRAIN)
-    for name in names:
-        if not MetadataCatalog.get(name).get("class_image_count"):
-            DatasetCatalog.get(name)  # its loader stores the class statistics
     stats = class_stats_from_metadata(names)
     classes = MetadataCatalog.get(names[0]).get("thing_classes") or [str(i) for i in range(len(stats.image_count))]
     return class_subset_from_config(cfg, classes, list(stats.image_count), stats.num_images,

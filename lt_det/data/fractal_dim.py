@@ -70,7 +70,9 @@ def fractal_dims_from_metadata(dataset_names: Iterable[str], max_grid: int = MAX
     One set: read from its metadata (``class_fractal_dim``) or computed from its dicts once
     and cached there. Several sets: computed on their union (not cached).
     """
-    from detectron2.data import DatasetCatalog, MetadataCatalog
+    from detectron2.data import MetadataCatalog
+
+    from .catalog import preload
 
     names = [dataset_names] if isinstance(dataset_names, str) else list(dataset_names)
     if not names:
@@ -81,7 +83,8 @@ def fractal_dims_from_metadata(dataset_names: Iterable[str], max_grid: int = MAX
     classes = metas[0].get("thing_classes")
     if classes is None:
         raise KeyError(f"Data set {names[0]!r} has no thing_classes in its metadata")
-    dicts = [d for n in names for d in DatasetCatalog.get(n)]
+    # preload: the training loader built next reuses these dicts instead of parsing again.
+    dicts = [d for n in names for d in preload(n)]
     dims = fractal_dimensions(*box_centres(dicts), len(classes), max_grid)
     if len(names) == 1:
         metas[0].set(class_fractal_dim=[float(x) for x in dims])

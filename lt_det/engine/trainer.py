@@ -5,12 +5,12 @@ import warnings
 import weakref
 from typing import Callable, Optional, Type, TypeVar
 
-from detectron2.data import DatasetCatalog
 from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, TrainerBase, create_ddp_model, hooks
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
 from ..data.build import build_test_loader, build_train_loader
+from ..data.catalog import preload
 from ..evaluation.build import build_evaluator
 from ..modeling.calibration import apply_calibration
 from ..solver import build_lt_optimizer
@@ -85,14 +85,14 @@ class LTTrainer(DefaultTrainer):
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
+        # Ground truth to score against, checked on the dicts the loader then reuses (one parse).
+        check_annotated_test_set(dataset_name, preload(dataset_name))
         return build_test_loader(cfg, dataset_name)
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        # Generated data sets exist before evaluators read them; ground truth to score against.
-        check_annotated_test_set(dataset_name, DatasetCatalog.get(dataset_name))
         return build_evaluator(cfg, dataset_name, output_folder)
 
     @classmethod

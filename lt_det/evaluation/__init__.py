@@ -1,4 +1,5 @@
 from .build import EVALUATOR_REGISTRY, build_evaluator, register_evaluator
+from .coco_evaluator import LTCOCOEvaluator
 from .classification_evaluator import LTClassificationEvaluator, classification_metrics, shot_group
 from .lvis_eval import LVISEval, LVISEvalResult, evaluate_lvis
 from .lvis_evaluator import LTLVISEvaluator
@@ -8,6 +9,7 @@ __all__ = [
     "EVALUATOR_REGISTRY",
     "build_evaluator",
     "register_evaluator",
+    "LTCOCOEvaluator",
     "LTClassificationEvaluator",
     "classification_metrics",
     "shot_group",

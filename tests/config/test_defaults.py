@@ -19,5 +19,5 @@ def test_adds_keys_without_touching_detectron2_defaults():
     for k, v in base.items():
         assert ours[k] == v, k
     new = set(ours) - set(base)
-    assert new and all(k.startswith(("MODEL.LT.", "DATALOADER.LT.", "LT.", "INPUT.LT")) for k in new)
+    assert new and all(k.startswith(("MODEL.LT.", "DATALOADER.LT.", "DATASETS.LT.", "LT.", "INPUT.LT")) for k in new)
     assert get_lt_cfg().MODEL.LT.LOSS.NAME == "SoftmaxCE"

@@ -6,8 +6,9 @@ A classification data set registered in ``DatasetCatalog`` returns dicts with an
 * ``"file_name"``: an image file (decoded with PIL), or
 * ``"image"``: the image in memory, uint8 ``[3, H, W]`` RGB (CIFAR, read from its pickles).
 
-Its metadata has ``task="classification"``, ``evaluator_type="lt_classification"``, and,
-once loaded, ``thing_classes`` and (training sets) the class statistics.
+Its metadata has ``task="classification"``, ``evaluator_type="lt_classification"``,
+``thing_classes`` and (training sets) the class statistics, computed from the set's one load
+on first read (``lt_det.data.catalog``).
 """
 from typing import Callable, List, Optional, Sequence
 
@@ -90,11 +91,7 @@ def get_classification_dataset_dicts(names: Sequence[str]) -> List[dict]:
 
 
 def classification_class_stats(names: Sequence[str]) -> ClassStats:
-    """Class statistics of training sets, loading them first (their loaders set the metadata)."""
-    names = [names] if isinstance(names, str) else list(names)
-    for name in names:
-        if not MetadataCatalog.get(name).get("class_image_count"):
-            DatasetCatalog.get(name)
+    """Class statistics of training sets, from their metadata (``class_stats_from_metadata``)."""
     return class_stats_from_metadata(names)
 
 

@@ -1,15 +1,15 @@
 """Registration of classification sets: one code path for every classification data set.
 
 A set is registered lazily (nothing is read at import). Its loader returns dicts with an
-integer ``"label"``; on loading, the set's metadata receives ``thing_classes`` and, for a
-training split, the class statistics (``lt_det.data.class_stats.stats_to_metadata``), which
-the losses, samplers and the evaluator's many/medium/few split read.
+integer ``"label"``; its metadata's ``thing_classes`` and, for a training split, class
+statistics (``lt_det.data.class_stats.stats_to_metadata``), which the losses, samplers and the
+evaluator's many/medium/few split read, are computed from the set's one load on first read
+(``lt_det.data.catalog``).
 """
 import os
 from typing import Callable, List, Optional, Sequence
 
-from detectron2.data import DatasetCatalog, MetadataCatalog
-
+from ..catalog import register_loaded_once
 from ..class_stats import compute_class_stats, stats_to_metadata
 
 TASK = "classification"
@@ -21,24 +21,12 @@ def datasets_root() -> str:
     return os.path.expanduser(os.environ.get("DETECTRON2_DATASETS", "datasets"))
 
 
-def set_loaded_metadata(name: str, thing_classes: Sequence[str], dicts: List[dict], is_train: bool) -> None:
-    """Store class names and, for a training split, class statistics in ``name``'s metadata."""
-    meta = MetadataCatalog.get(name)
-    thing_classes = [str(c) for c in thing_classes]
-    old = meta.get("thing_classes")
-    if old is None:
-        meta.thing_classes = thing_classes
-    elif list(old) != thing_classes:
-        raise ValueError(
-            f"The class list read for {name!r} differs from the one already in its metadata "
-            f"({len(thing_classes)} vs {len(old)} classes); the files changed since registration"
-        )
+def class_metadata(thing_classes: Sequence[str], dicts: List[dict], is_train: bool) -> dict:
+    """What a load tells about a set: class names and, for a training split, class statistics."""
+    values = {"thing_classes": [str(c) for c in thing_classes]}
     if is_train:
-        new = stats_to_metadata(compute_class_stats(dicts, len(thing_classes)))
-        if meta.get("class_image_count") is None:
-            meta.set(**new)
-        elif list(meta.class_image_count) != new["class_image_count"]:
-            raise ValueError(f"Class counts of {name!r} differ from those in its metadata")
+        values.update(stats_to_metadata(compute_class_stats(dicts, len(thing_classes))))
+    return values
 
 
 def register_classification(
@@ -51,19 +39,21 @@ def register_classification(
 
     Args:
         name: the data set's name (used in ``cfg.DATASETS.TRAIN/TEST``).
-        load: ``load() -> (dicts, class_names)``; called each time the set is requested,
-            so it should raise a clear error when files are missing.
+        load: ``load() -> (dicts, class_names)``; called when the set is first needed (once
+            per process), so it should raise a clear error when files are missing.
         is_train: whether class statistics are stored (training splits).
         metadata: extra metadata (e.g. the data root).
     """
 
-    def get():
+    def read():
         dicts, class_names = load()
         for d in dicts[:1]:
             if "label" not in d:
                 raise ValueError(f"The loader of {name!r} returned dicts without 'label'")
-        set_loaded_metadata(name, class_names, dicts, is_train)
-        return dicts
+        return dicts, class_metadata(class_names, dicts, is_train)
 
-    DatasetCatalog.register(name, get)
-    MetadataCatalog.get(name).set(task=TASK, evaluator_type=EVALUATOR_TYPE, **(metadata or {}))
+    # keep=True: a classification set's dicts are small, and its loader is rebuilt at every
+    # stage boundary and evaluation (lt_det.data.catalog).
+    register_loaded_once(
+        name, read, keep=True, metadata={"task": TASK, "evaluator_type": EVALUATOR_TYPE, **(metadata or {})}
+    )

@@ -5,14 +5,15 @@ file names from ``coco_url``), this loader reads the class list from the JSON's 
 so LVIS v0.5, LVIS v1 and any LVIS-format set (LT-Shapes, a user's own) share one path.
 Bad annotations raise a one-line error naming the file, the record and the fix.
 """
+import gc
 import json
 import math
 import os
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
-from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.structures import BoxMode
 
+from ..catalog import fill_metadata, register_loaded_once
 from ..class_stats import ClassStats, compute_class_stats, frequency_group, stats_to_metadata
 
 
@@ -54,12 +55,37 @@ def load_lvis_format_json(
     """Read an LVIS-format JSON into detectron2 dicts.
 
     Category ids are mapped to contiguous ids in the order of sorted ids. When
-    ``dataset_name`` is given, its metadata receives ``thing_classes``, the id mapping and
-    the class statistics (training counts from the categories' ``image_count`` and
-    ``instance_count`` where present, else counted from the annotations).
+    ``dataset_name`` is given, its metadata receives what ``read_lvis_format`` computes
+    (``thing_classes``, the id mapping, the class statistics).
+    """
+    dicts, metadata = read_lvis_format(json_file, image_root, check_files)
+    if dataset_name is not None:
+        fill_metadata(dataset_name, metadata)
+    return dicts
+
+
+def read_lvis_format(json_file: str, image_root: str, check_files: bool = True) -> Tuple[List[dict], dict]:
+    """Parse an LVIS-format JSON once: its detectron2 dicts and the metadata it tells.
+
+    The metadata holds ``thing_classes`` (the categories' names in the order of sorted ids),
+    ``thing_dataset_id_to_contiguous_id`` and the class statistics (``stats_to_metadata``):
+    training counts from the categories' ``image_count`` and ``instance_count`` where all
+    categories have them (LVIS), else counted from the annotations.
     """
     if not os.path.isfile(json_file):
         raise FileNotFoundError(f"Annotation file {json_file} does not exist")
+    # The parse creates millions of small objects and no reference cycles; with the cyclic
+    # collector running, each of its many collections walks every object of the process.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(json_file, image_root, check_files)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(json_file: str, image_root: str, check_files: bool) -> Tuple[List[dict], dict]:
     with open(json_file) as f:
         try:
             data = json.load(f)
@@ -111,20 +137,12 @@ def load_lvis_format_json(
             f"{len(missing)} image(s) of {json_file} are missing, e.g. {missing[0]}; "
             f"put the images under {image_root} (or fix the image root)"
         )
-
-    if dataset_name is not None:
-        meta = MetadataCatalog.get(dataset_name)
-        names = [c["name"] for c in cats]
-        if meta.get("thing_classes") is None:
-            meta.thing_classes = names
-        elif list(meta.thing_classes) != names:
-            raise DatasetFormatError(
-                f"{json_file}: categories differ from the registered classes of {dataset_name}"
-            )
-        meta.thing_dataset_id_to_contiguous_id = dict(id_map)
-        if not meta.get("class_image_count"):
-            meta.set(**stats_to_metadata(_category_stats(cats, dicts)))
-    return dicts
+    metadata = {
+        "thing_classes": [c["name"] for c in cats],
+        "thing_dataset_id_to_contiguous_id": dict(id_map),
+        **stats_to_metadata(_category_stats(cats, dicts)),
+    }
+    return dicts, metadata
 
 
 def _category_stats(cats: List[dict], dicts: List[dict]) -> ClassStats:
@@ -155,19 +173,28 @@ def register_lvis_format(
         name: the data set's name (used in ``cfg.DATASETS.TRAIN/TEST``).
         json_file, image_root: the annotation file and the folder its file names are under.
         metadata: extra metadata (e.g. ``thing_classes`` when known before loading).
+
+    ``thing_classes`` and the class statistics need not be given: the first read of them
+    parses the JSON, and the loader reuses that parse.
         prepare: called before loading, e.g. to generate a synthetic set on first use.
     """
 
     def load():
         if prepare is not None:
             prepare()
-        return load_lvis_format_json(json_file, image_root, name)
+        return read_lvis_format(json_file, image_root)
 
-    DatasetCatalog.register(name, load)
-    MetadataCatalog.get(name).set(
-        json_file=json_file,
-        image_root=image_root,
-        evaluator_type="lvis",
-        task="detection",
-        **(metadata or {}),
+    # The class names and statistics are read from the JSON on first use (lt_det.data.catalog),
+    # and that one parse also gives the dicts the loader then uses.
+    register_loaded_once(
+        name,
+        load,
+        keep=False,
+        metadata={
+            "json_file": json_file,
+            "image_root": image_root,
+            "evaluator_type": "lvis",
+            "task": "detection",
+            **(metadata or {}),
+        },
     )
