@@ -1,5 +1,5 @@
 """Base class of lt_det's classification losses (see ``LOSS_REGISTRY`` for the contract)."""
-from typing import Optional
+from typing import ClassVar, Optional
 
 import torch
 from torch import nn
@@ -17,7 +17,13 @@ class ClassificationLoss(nn.Module):
         num_classes: number of foreground classes C.
         use_background: detection mode: labels in [0, C] with C the background.
         class_stats: per-class training statistics (image and instance counts).
+
+    Attributes:
+        detection: False for a loss that has no form with a background label (its
+            constructor then rejects ``use_background=True`` with a one-line error).
     """
+
+    detection: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -29,6 +35,11 @@ class ClassificationLoss(nn.Module):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        if use_background and not self.detection:
+            raise ValueError(
+                f"{type(self).__name__} has no detection form (no background label); "
+                "use it in the classification branch (MODEL.META_ARCHITECTURE LTClassifier)"
+            )
         self.num_classes = int(num_classes)
         self.use_background = bool(use_background)
         self.class_stats = class_stats

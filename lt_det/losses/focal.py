@@ -14,8 +14,14 @@ from .sigmoid_base import SigmoidClassificationLoss
 def focal_term(z: torch.Tensor, gamma: float) -> torch.Tensor:
     """``sigmoid(z)^gamma softplus(z)``: the focal loss of a logit z whose target is 0
     (``-(1 - p_t)^gamma log p_t`` with ``p_t = 1 - sigmoid(z)``); a target of 1 is
-    ``focal_term(-z)``."""
-    return torch.sigmoid(z).pow(gamma) * F.softplus(z)
+    ``focal_term(-z)``.
+
+    ``sigmoid(z)^gamma`` is taken as ``exp(gamma * logsigmoid(z))``: ``sigmoid(z)`` underflows
+    to 0 for z below about -104 (float32) or -745 (float64), where the derivative of
+    ``pow`` with 0 < gamma < 1, ``gamma * 0^(gamma - 1)``, is infinite and the product with
+    ``softplus(z) = 0`` a NaN; the log form's derivative ``gamma sigmoid(-z) sigmoid(z)^gamma``
+    stays finite for every z."""
+    return torch.exp(gamma * F.logsigmoid(z)) * F.softplus(z)
 
 
 class _NegativeFocalSum(torch.autograd.Function):

@@ -35,6 +35,8 @@ class LogitAdjustedCE(ClassificationLoss):
         class_stats: required (instance counts n_j).
     """
 
+    detection = False  # the class statistics carry no prior of the background label
+
     @configurable
     def __init__(
         self,
@@ -45,11 +47,6 @@ class LogitAdjustedCE(ClassificationLoss):
         tau: float = 1.0,
     ):
         super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
-        if use_background:
-            raise ValueError(
-                f"{type(self).__name__} needs a prior for every label and the class statistics "
-                "have none for the detection background; use it in the classification branch"
-            )
         adjustment = float(tau) * log_priors(require_counts(class_stats, type(self).__name__))
         self.register_buffer("adjustment", torch.as_tensor(adjustment, dtype=torch.float32), False)
         self.tau = float(tau)
