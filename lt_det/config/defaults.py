@@ -28,7 +28,8 @@ def add_lt_config(cfg: CN) -> CN:
     # EQL (Tan et al., CVPR 2020): sigmoid BCE that ignores negative gradients of tail classes.
     _C.MODEL.LT.LOSS.EQL = CN()
     # lambda: classes with image frequency N_j/N below it are "tail" (T_lambda(f_j) = 1).
-    # 1.76e-3 is the paper's value for LVIS v0.5; the LVIS v1 configs set 1.1e-3.
+    # 1.76e-3 is the paper's value for LVIS v0.5; the LVIS v1 configs set 1.1e-3; 0 makes
+    # no class tail (plain sigmoid BCE, the endpoint of a lambda sweep).
     _C.MODEL.LT.LOSS.EQL.LAMBDA = 1.76e-3
     # EQLv2 (Tan et al., CVPR 2021): gradient-guided re-weighting of sigmoid BCE.
     _C.MODEL.LT.LOSS.EQLV2 = CN()

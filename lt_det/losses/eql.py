@@ -45,9 +45,11 @@ class EQL(SigmoidClassificationLoss):
     (E = 0) and positives keep weight 1.
 
     Args:
-        lambda_: frequency threshold (> 0); 1.76e-3 on LVIS v0.5, 1.1e-3 on LVIS v1.
+        lambda_: frequency threshold (>= 0); 1.76e-3 on LVIS v0.5, 1.1e-3 on LVIS v1.
+            0 makes no class tail (``f_j < 0`` never holds): plain sigmoid BCE, the
+            endpoint of a lambda sweep.
         class_stats: required; ``image_frequency`` gives f_j (a class with no training
-            image has f_j = 0 and counts as tail).
+            image has f_j = 0 and counts as tail for every lambda > 0).
     """
 
     @configurable
@@ -62,8 +64,8 @@ class EQL(SigmoidClassificationLoss):
         super().__init__(
             num_classes=num_classes, use_background=use_background, class_stats=class_stats
         )
-        if not lambda_ > 0:
-            raise ValueError(f"EQL needs MODEL.LT.LOSS.EQL.LAMBDA > 0, got {lambda_}")
+        if not lambda_ >= 0:
+            raise ValueError(f"EQL needs MODEL.LT.LOSS.EQL.LAMBDA >= 0, got {lambda_}")
         if class_stats is None:
             raise ValueError(
                 "EQL needs class statistics (image counts): register the training set with "

@@ -9,19 +9,16 @@ from torch.nn import functional as F
 from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
+from .reweighting import fill_empty_classes, require_counts
 
 
 def ldam_margins(counts: np.ndarray, max_margin: float) -> np.ndarray:
     """``Delta_j = K / n_j^(1/4)`` with K such that ``max_j Delta_j = max_margin``.
 
-    A class with no sample counts as the smallest non-zero count (it gets the largest
-    margin) instead of an infinite one.
+    A class with no sample counts as the smallest non-zero count (``fill_empty_classes``: it
+    gets the largest margin) instead of an infinite one.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts[counts > 0]
-    n_min = positive.min() if positive.size else 1.0
-    inv = np.maximum(counts, n_min) ** -0.25
+    inv = fill_empty_classes(counts) ** -0.25
     return inv * (max_margin / inv.max())
 
 

@@ -9,15 +9,13 @@ from torch.nn import functional as F
 from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
+from .reweighting import fill_empty_classes, require_counts
 
 
 def log_priors(counts: np.ndarray) -> np.ndarray:
     """``log pi_j``, ``pi_j = n_j / sum_k n_k``; a class with no sample counts as the
-    smallest non-zero count (a finite, lowest prior)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts[counts > 0]
-    counts = np.maximum(counts, positive.min() if positive.size else 1.0)
+    smallest non-zero count (``fill_empty_classes``: a finite, lowest prior)."""
+    counts = fill_empty_classes(counts)
     return np.log(counts / counts.sum())
 
 

@@ -4,6 +4,7 @@ import logging
 from typing import Optional, Sequence
 
 import numpy as np
+import torch
 from detectron2.config import configurable
 
 from .build import SAMPLER_REGISTRY
@@ -47,10 +48,12 @@ def repeat_factors(
 
 def repeat_factors_from_category_frequency(
     dataset_dicts: Sequence[dict], repeat_thresh: float, sqrt: bool = True
-) -> np.ndarray:
-    """detectron2's ``RepeatFactorTrainingSampler.repeat_factors_from_category_frequency``
-    (same arguments, same float32 values), computed on CSR arrays."""
-    return repeat_factors(build_class_index(dataset_dicts), repeat_thresh, sqrt).astype(np.float32)
+) -> torch.Tensor:
+    """detectron2's ``RepeatFactorTrainingSampler.repeat_factors_from_category_frequency``,
+    computed on CSR arrays: same arguments, same return type (a float32 ``torch.Tensor``, which
+    detectron2's ``RepeatFactorTrainingSampler`` takes) and the same values bit for bit."""
+    factors = repeat_factors(build_class_index(dataset_dicts), repeat_thresh, sqrt)
+    return torch.from_numpy(factors.astype(np.float32))
 
 
 @SAMPLER_REGISTRY.register()

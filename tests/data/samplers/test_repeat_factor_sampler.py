@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from detectron2.data.samplers import RepeatFactorTrainingSampler
 from sampler_data import det_dicts, random_det_dicts, take
 from scipy.stats import chisquare
@@ -21,9 +22,22 @@ def test_factors_equal_detectron2(thresh, sqrt):
     dicts = random_det_dicts(1500, 40, seed=1)  # includes images without annotations
     ours = repeat_factors_from_category_frequency(dicts, thresh, sqrt=sqrt)
     theirs = RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(dicts, thresh, sqrt=sqrt)
-    assert ours.dtype == np.float32 and np.array_equal(ours, theirs.numpy())
+    assert type(ours) is type(theirs) and ours.dtype == theirs.dtype == torch.float32
+    assert torch.equal(ours, theirs)
     s = RepeatFactorSampler(dicts, repeat_thresh=thresh, sqrt=sqrt, seed=0, rank=0, world_size=1)
     assert np.array_equal(s.factors.astype(np.float32), theirs.numpy())
+
+
+def test_factors_drive_detectron2s_sampler():
+    # The documented drop-in use: our factors into detectron2's own sampler. Its stream from
+    # the same seed is then the one it draws from its own factors, index for index.
+    dicts = random_det_dicts(300, 12, seed=3)
+    ours = RepeatFactorTrainingSampler(repeat_factors_from_category_frequency(dicts, 0.1), seed=7)
+    theirs = RepeatFactorTrainingSampler(
+        RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(dicts, 0.1), seed=7
+    )
+    a, b = iter(ours), iter(theirs)
+    assert [next(a) for _ in range(900)] == [next(b) for _ in range(900)]
 
 
 def test_hand_derived_factors():
