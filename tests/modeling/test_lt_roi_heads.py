@@ -234,7 +234,7 @@ def test_bad_configs_are_clear_errors():
     with pytest.raises(ValueError, match="NUM_CLASSES"):
         build_model(cfg)
     cfg = tiny_cfg("LTStandardROIHeads", False, "EQL")
-    cfg.MODEL.LT.LOSS.EQL.LAMBDA = 0.0
+    cfg.MODEL.LT.LOSS.EQL.LAMBDA = -1e-3  # an error (0 is plain BCE)
     with pytest.raises(ValueError, match="LAMBDA"):
         build_model(cfg)
 
