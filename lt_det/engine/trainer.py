@@ -46,6 +46,9 @@ class LTTrainer(DefaultTrainer):
         ret = super().build_hooks()
         stage_hook = build_stage_schedule_hook(self.cfg)  # LT.STAGES / LT.FREEZE (bag of tricks)
         if stage_hook is not None:
+            # Every stage is checked against the model now, before the first iteration, so
+            # a bad stage fails when the run starts instead of at its boundary.
+            stage_hook.validate(self.model)
             # Right after the LR scheduler, before checkpointing and evaluation hooks.
             ret.insert(2, stage_hook)
         return ret

@@ -46,10 +46,13 @@ class Linear(nn.Module):
         self.tau = float(tau)
         self.weight = nn.Parameter(torch.empty(num_logits, in_features))
         self.bias = nn.Parameter(torch.zeros(num_logits)) if bias else None
-        # PyTorch's nn.Linear initialisation.
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's ``nn.Linear`` initialisation (cRT's ``REINIT ['head']`` calls it)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
         if self.bias is not None:
-            bound = 1.0 / in_features**0.5
+            bound = 1.0 / self.in_features**0.5
             nn.init.uniform_(self.bias, -bound, bound)
 
     @classmethod
@@ -89,6 +92,10 @@ class Cosine(nn.Module):
         self.num_logits = int(num_logits)
         self.scale = float(scale)
         self.weight = nn.Parameter(torch.empty(num_logits, in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """``nn.Linear``'s weight initialisation (the scale is a constant, not learnt)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
 
     @classmethod
@@ -134,6 +141,10 @@ class LWSHead(nn.Module):
         for attr in ("in_features", "num_logits"):
             if hasattr(base, attr):
                 setattr(self, attr, getattr(base, attr))
+
+    def reset_parameters(self) -> None:
+        """Scales back to 1 (the wrapped head resets itself: ``reinit_modules`` visits it)."""
+        nn.init.ones_(self.scales)
 
     def set_active(self, active: bool) -> None:
         """LWS on: the base head is frozen and only the scales train; off: the reverse."""

@@ -95,3 +95,18 @@ def test_crt_freezes_exactly_the_backbone_and_reinits_the_head():
         freeze_modules(net, ["neck"])
     with pytest.raises(ValueError, match="reset_parameters"):
         reinit_modules(nn.Sequential(nn.ReLU()), [""])
+
+
+def test_reinit_refuses_a_partial_reset():
+    # A submodule with its own parameters and no reset_parameters() would stay trained while
+    # the rest is re-drawn: an error naming it, and nothing is changed.
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = nn.Parameter(torch.full((2,), 5.0))
+
+    net = nn.Sequential(nn.Linear(2, 2), Scale())
+    before = net[0].weight.detach().clone()
+    with pytest.raises(ValueError, match=r"'1' \(Scale\) has parameters but no reset_parameters"):
+        reinit_modules(net, [""])
+    assert torch.equal(net[0].weight, before) and torch.equal(net[1].s, torch.full((2,), 5.0))
