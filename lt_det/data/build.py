@@ -9,6 +9,7 @@ from detectron2.data import (
 from detectron2.utils.registry import Registry
 
 from .samplers import build_lt_sampler, is_lt_sampler
+from .samplers.repeat_factor import warn_if_detectron2_rfs_repeats_nothing
 
 TASK_LOADER_REGISTRY = Registry("LT_TASK_LOADER")
 TASK_LOADER_REGISTRY.__doc__ = """
@@ -33,7 +34,10 @@ class detection:  # noqa: N801 - registered under the task's name
     @staticmethod
     def build_train_loader(cfg):
         if not is_lt_sampler(cfg.DATALOADER.SAMPLER_TRAIN):
-            return build_detection_train_loader(cfg)
+            loader = build_detection_train_loader(cfg)
+            if cfg.DATALOADER.SAMPLER_TRAIN == "RepeatFactorTrainingSampler":
+                warn_if_detectron2_rfs_repeats_nothing(cfg)
+            return loader
         dataset = get_detection_dataset_dicts(
             cfg.DATASETS.TRAIN,
             filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,

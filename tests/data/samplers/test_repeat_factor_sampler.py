@@ -97,3 +97,37 @@ def test_errors():
         RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, rounding="floor", seed=0, rank=0, world_size=1)
     with pytest.raises(ValueError, match="threshold"):
         RepeatFactorSampler(det_dicts(), repeat_thresh=-1.0, seed=0, rank=0, world_size=1)
+
+
+def test_warns_when_nothing_is_repeated(caplog):
+    # #12.15. det_dicts: f = (3/5, 1/5, 1/5) over N = 5 images. t = 0.1 < every f: no image
+    # is repeated, the sampling is uniform -> a warning with the rescaled t = 100 / 5 = 20.
+    # t = 0.4 > 1/5 repeats images I1 and I3 -> no warning.
+    logger = "lt_det.data.samplers.repeat_factor"
+    with caplog.at_level("WARNING", logger=logger):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=0.1, seed=0, rank=0, world_size=1)
+    assert "REPEAT_THRESHOLD 0.1 repeats none of the 5 training images" in caplog.text
+    assert "t = 100 / N = 20" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=logger):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, seed=0, rank=0, world_size=1)
+    assert "repeats none" not in caplog.text
+
+
+def test_warns_for_detectron2s_sampler_from_metadata(caplog):
+    # LT-Shapes tiny: the rarest class is in 2 of 48 images (f = 0.042). LVIS's t = 0.001
+    # repeats nothing; t = 0.125 (= 6 / 48) repeats the classes in fewer than 6 images.
+    from detectron2.data import DatasetCatalog
+
+    from lt_det.config import get_lt_cfg
+    from lt_det.data.samplers.repeat_factor import warn_if_detectron2_rfs_repeats_nothing
+
+    DatasetCatalog.get("lt_shapes_tiny_train")
+    cfg = get_lt_cfg()
+    cfg.DATASETS.TRAIN = ("lt_shapes_tiny_train",)
+    cfg.DATALOADER.REPEAT_THRESHOLD = 0.001
+    with caplog.at_level("WARNING", logger="lt_det.data.samplers.repeat_factor"):
+        assert warn_if_detectron2_rfs_repeats_nothing(cfg)
+    assert "RepeatFactorTrainingSampler" in caplog.text and "100 / N = 2.08" in caplog.text
+    cfg.DATALOADER.REPEAT_THRESHOLD = 0.125
+    assert not warn_if_detectron2_rfs_repeats_nothing(cfg)
