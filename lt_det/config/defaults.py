@@ -155,6 +155,9 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.EVAL.PER_CLASS_CSV = True
     # Write plots (per-class score against training count, r/c/f bands) under OUTPUT_DIR.
     _C.LT.EVAL.PLOTS = True
+    # Classification shot groups (few_below, many_above): few < 20 <= medium <= 100 < many
+    # training images (Liu et al., CVPR 2019); smaller sets need smaller cut-offs.
+    _C.LT.EVAL.SHOT_SPLIT = (20, 100)
 
     # ---- BEGIN issue 6: classification branch (LTClassifier, docs/classification.md) ----
     _C.MODEL.LT.CLASSIFIER = CN()

@@ -27,7 +27,8 @@ class Linear(nn.Module):
     The tau-normalised classifier (Kang et al., "Decoupling Representation and Classifier
     for Long-Tailed Recognition", ICLR 2020) rescales each class's weight vector,
     w_j <- w_j / ||w_j||^tau, to undo the larger norms that frequent classes acquire;
-    it is applied in eval mode only, so training is unchanged.
+    it is applied in eval mode only, so training is unchanged. The tau-normalised logits
+    have no bias (``w~_j . x``), as ``apply_tau_norm`` gives (lt_det/modeling/tau_norm.py).
 
     Args:
         in_features: feature dimension D.
@@ -66,8 +67,14 @@ class Linear(nn.Module):
             return self.weight
         return tau_normalize(self.weight, self.tau)
 
+    def effective_bias(self):
+        """The bias used in the current mode: none once tau-normalised (see tau_norm.py)."""
+        if self.training or self.tau == 0:
+            return self.bias
+        return None
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.linear(features, self.effective_weight(), self.bias)
+        return F.linear(features, self.effective_weight(), self.effective_bias())
 
 
 @CLS_HEAD_REGISTRY.register()
