@@ -6,7 +6,6 @@ from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .build import LOSS_REGISTRY
 from .sigmoid_base import SigmoidClassificationLoss
 
@@ -87,21 +86,12 @@ class Focal(SigmoidClassificationLoss):
     Args:
         gamma: focusing exponent (2.0).
         alpha: weight of positives, ``1 - alpha`` for negatives (0.25); < 0 disables it.
+        **kwargs: ``ClassificationLoss``'s arguments.
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats] = None,
-        gamma: float = 2.0,
-        alpha: float = 0.25,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
+    def __init__(self, *, gamma: float = 2.0, alpha: float = 0.25, **kwargs):
+        super().__init__(**kwargs)
         if gamma < 0 or alpha > 1:
             raise ValueError(
                 f"Focal needs MODEL.LT.LOSS.FOCAL.GAMMA >= 0 and ALPHA <= 1, "
@@ -111,18 +101,10 @@ class Focal(SigmoidClassificationLoss):
         self.alpha = float(alpha)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "gamma": cfg.MODEL.LT.LOSS.FOCAL.GAMMA,
-            "alpha": cfg.MODEL.LT.LOSS.FOCAL.ALPHA,
-        }
+    def hyperparameters(cls, cfg):
+        return {"gamma": cfg.MODEL.LT.LOSS.FOCAL.GAMMA, "alpha": cfg.MODEL.LT.LOSS.FOCAL.ALPHA}
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         total = sigmoid_focal_sum(
             logits, labels, self.foreground(labels), self.gamma, self.alpha
         )
