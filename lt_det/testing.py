@@ -53,9 +53,11 @@ def tiny_rcnn_cfg(heads: str = "LTStandardROIHeads", num_classes: int = 8, mask:
     cfg.MODEL.ROI_BOX_HEAD.NUM_FC = 2
     cfg.MODEL.ROI_BOX_HEAD.FC_DIM = fc_dim
     cfg.MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION = 7
+    cfg.MODEL.ROI_BOX_HEAD.CLS_AGNOSTIC_BBOX_REG = heads.endswith("CascadeROIHeads")
     cfg.MODEL.ROI_MASK_HEAD.NAME = "MaskRCNNConvUpsampleHead"
     cfg.MODEL.ROI_MASK_HEAD.NUM_CONV = 1
-    cfg.MODEL.ROI_MASK_HEAD.POOLER_RESOLUTION = 7
+    cfg.MODEL.ROI_MASK_HEAD.CONV_DIM = 32
+    cfg.MODEL.ROI_MASK_HEAD.POOLER_RESOLUTION = 14
     cfg.DATASETS.TRAIN = ()
     cfg.DATASETS.TEST = ()
     cfg.MODEL.LT.LOSS.NAME = loss

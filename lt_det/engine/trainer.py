@@ -14,7 +14,7 @@ class LTTrainer(DefaultTrainer):
     """detectron2's ``DefaultTrainer`` with lt_det's data loaders, samplers and evaluators.
 
     * data loaders are chosen by the training set's ``task`` metadata
-      (``lt_det.data.TASK_LOADER_REGISTRY``); samplers named in ``DATALOADER.SAMPLER_TRAIN``
+      (``lt_det.data.TASK_LOADERS``); samplers named in ``DATALOADER.SAMPLER_TRAIN``
       come from ``lt_det.data.samplers.SAMPLER_REGISTRY`` when registered there;
     * evaluators are chosen by the test set's ``evaluator_type`` metadata
       (``lt_det.evaluation.EVALUATOR_REGISTRY``);

@@ -24,7 +24,7 @@ from detectron2.utils import comm
 
 from ..data.classification.batch import ImageBatch
 from ..data.classification.dataset import classification_class_stats
-from .build import EVALUATOR_REGISTRY
+from .build import register_evaluator
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ def plot_per_class_accuracy(per_class: List[dict], metrics: Dict[str, float], pa
     plt.close(fig)
 
 
-@EVALUATOR_REGISTRY.register()
-class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the evaluator_type
+class LTClassificationEvaluator(DatasetEvaluator):
     """Top-1/top-5 and many/medium/few accuracy of a classifier (see the module docstring).
 
     ``process`` takes the loader's batch (an ``ImageBatch`` or a list of dicts with
@@ -257,4 +256,4 @@ class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the 
 
 
 # The evaluator under a descriptive name (the registry key is the metadata's evaluator_type).
-LTClassificationEvaluator = lt_classification
+register_evaluator("lt_classification", LTClassificationEvaluator)

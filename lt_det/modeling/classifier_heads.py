@@ -79,31 +79,38 @@ class Linear(nn.Module):
 
 @CLS_HEAD_REGISTRY.register()
 class Cosine(nn.Module):
-    """Cosine classifier: logits_j = s * cos(x, w_j) (Gidaris & Komodakis, CVPR 2018).
+    """Cosine classifier: logits_j = s * cos(x, w_j) (+ b_j) (Gidaris & Komodakis, CVPR 2018).
 
     Normalising both features and weights removes the norm bias towards frequent classes.
-    LDAM (Cao et al., 2019) uses it with s = 1 and scales inside the loss.
+    LDAM (Cao et al., 2019) uses it with s = 1 and scales inside the loss; Seesaw's recipe
+    (Wang et al., CVPR 2021, "NormedLinear", s = 20) uses it with a bias as the RoI
+    classifier (``MODEL.LT.PREDICTOR.COSINE_SCALE``). ``weight [K, D]`` and ``bias [K]`` have
+    ``nn.Linear``'s layout, so weights move between the two unchanged.
 
     Args:
         in_features: feature dimension D.
         num_logits: number of outputs K.
-        scale: the scale s.
+        scale: the scale s (> 0).
+        bias: add a learnt bias (initialised to 0).
     """
 
     @configurable
-    def __init__(self, *, in_features: int, num_logits: int, scale: float = 16.0):
+    def __init__(self, *, in_features: int, num_logits: int, scale: float = 16.0, bias: bool = False):
         super().__init__()
-        if scale <= 0:
+        if not scale > 0:
             raise ValueError(f"MODEL.LT.CLASSIFIER.COSINE_SCALE must be > 0, got {scale}")
         self.in_features = int(in_features)
-        self.num_logits = int(num_logits)
+        self.num_logits = self.out_features = int(num_logits)
         self.scale = float(scale)
         self.weight = nn.Parameter(torch.empty(num_logits, in_features))
+        self.bias = nn.Parameter(torch.zeros(num_logits)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """``nn.Linear``'s weight initialisation (the scale is a constant, not learnt)."""
+        """``nn.Linear``'s weight initialisation, bias 0 (the scale is a constant)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     @classmethod
     def from_config(cls, cfg, in_features: int, num_logits: int):
@@ -113,7 +120,10 @@ class Cosine(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = F.normalize(features, dim=1)
         w = F.normalize(self.weight, dim=1)
-        return self.scale * F.linear(x, w)
+        return F.linear(self.scale * x, w, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.num_logits}, scale={self.scale}"
 
 
 def build_cls_head(cfg, in_features: int, num_logits: int) -> nn.Module:
@@ -171,32 +181,45 @@ class LWSHead(nn.Module):
 # ``mu_j = normalize(mean_{i: y_i = j} normalize(x_i))``. A test feature ``x`` is scored by
 # cosine similarity ``cos(x, mu_j)`` or by negative Euclidean distance
 # ``-|| normalize(x) - mu_j ||``; the prediction is the nearest mean.
+NCM_METRICS = ("none", "cosine", "euclidean")
+
+
+def means_from_sums(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """``[C, D]`` normalised class means from per-class sums of normalised features and
+    counts (classes without samples get 0)."""
+    return F.normalize(sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), dim=1)
+
+
 def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``[C, D]`` normalised means of normalised features; classes without samples get 0."""
     f = F.normalize(features.float(), dim=1)
     sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype, device=f.device)
     sums.index_add_(0, labels, f)
-    counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).unsqueeze(1).to(f.dtype)
-    return F.normalize(sums / counts, dim=1)
+    return means_from_sums(sums, torch.bincount(labels, minlength=num_classes))
+
+
+def ncm_scores(features: torch.Tensor, means: torch.Tensor, metric: str) -> torch.Tensor:
+    """``[N, C]``: ``cos(x, mu_j)`` ("cosine") or ``-||x^ - mu_j||`` ("euclidean")."""
+    f = F.normalize(features.to(means.dtype), dim=1)
+    if metric == "cosine":
+        return f @ means.t()
+    return -torch.cdist(f, means)
 
 
 class NCMHead(nn.Module):
-    """Scores ``[N, C]`` of ``features [N, D]`` against stored class means.
+    """Scores ``[N, C]`` of ``features [N, D]`` against stored class means (``ncm_scores``).
 
     Args:
         means: ``[C, D]`` from ``class_means``.
-        metric: "cosine" (``cos(x, mu_j)``) or "euclidean" (``-||x^ - mu_j||``).
+        metric: "cosine" or "euclidean".
     """
 
     def __init__(self, means: torch.Tensor, metric: str = "cosine"):
         super().__init__()
-        if metric not in ("cosine", "euclidean"):
+        if metric not in NCM_METRICS[1:]:
             raise ValueError(f"LT.CRT.NCM must be 'none', 'cosine' or 'euclidean', got {metric!r}")
         self.register_buffer("means", means)
         self.metric = metric
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        f = F.normalize(features.float(), dim=1)
-        if self.metric == "cosine":
-            return f @ self.means.t()
-        return -torch.cdist(f, self.means)
+        return ncm_scores(features, self.means, self.metric)

@@ -19,11 +19,10 @@ from torch.nn import functional as F
 
 from .classifier import LTClassifier
 from ...losses.distillation import Teacher, build_teacher
-from ..classifier_heads import LWSHead
+from ..classifier_heads import NCM_METRICS, LWSHead, means_from_sums, ncm_scores
 from ...data.mixup import build_mixup
 from ..backbone.zero_gamma import zero_gamma_init
 
-NCM_METRICS = ("none", "cosine", "euclidean")
 
 
 def _stages_set(cfg, key: str, value) -> bool:
@@ -97,14 +96,10 @@ class LTTricksClassifier(LTClassifier):
 
     def ncm_means(self) -> torch.Tensor:
         """``[C, D]`` normalised class means of the accumulated normalised features."""
-        return F.normalize(self.ncm_sum / self.ncm_count.clamp(min=1).unsqueeze(1), dim=1)
+        return means_from_sums(self.ncm_sum, self.ncm_count)
 
     def ncm_scores(self, features: torch.Tensor) -> torch.Tensor:
-        f = F.normalize(features, dim=1)
-        means = self.ncm_means()
-        if self.ncm_metric == "cosine":
-            return f @ means.t()
-        return -torch.cdist(f, means)
+        return ncm_scores(features, self.ncm_means(), self.ncm_metric)
 
     def forward(self, batched_inputs):
         if len(batched_inputs) == 0:

@@ -15,7 +15,7 @@ from detectron2.structures import Instances
 
 from ...losses import ClassificationLoss, build_loss
 from .box_predictor import BOX_PREDICTOR_REGISTRY
-from .cosine_linear import CosineLinear
+from ..classifier_heads import Cosine
 
 
 def check_stock_loss_flags(cfg) -> None:
@@ -32,12 +32,14 @@ def check_stock_loss_flags(cfg) -> None:
 def build_class_logits_layer(
     in_features: int, num_logits: int, cosine_scale: float = 0.0
 ) -> nn.Module:
-    """``nn.Linear`` (``cosine_scale == 0``) or ``CosineLinear``, weights ~ N(0, 0.01^2), bias 0."""
+    """``nn.Linear`` (``cosine_scale == 0``) or a ``Cosine`` classifier with bias, weights
+    ~ N(0, 0.01^2), bias 0."""
     if cosine_scale < 0:
         raise ValueError(f"MODEL.LT.PREDICTOR.COSINE_SCALE must be >= 0, got {cosine_scale}")
     if cosine_scale > 0:
-        return CosineLinear(in_features, num_logits, scale=cosine_scale)
-    layer = nn.Linear(in_features, num_logits)
+        layer = Cosine(in_features=in_features, num_logits=num_logits, scale=cosine_scale, bias=True)
+    else:
+        layer = nn.Linear(in_features, num_logits)
     nn.init.normal_(layer.weight, std=0.01)
     nn.init.constant_(layer.bias, 0.0)
     return layer
