@@ -1,8 +1,9 @@
 """Every config key that lt_det adds to detectron2's config, each with a comment.
 
 detectron2's own defaults are never edited: ``add_lt_config`` only adds new nodes under
-``MODEL.LT`` (model-side tricks: losses, heads), ``DATALOADER.LT`` (samplers) and ``LT``
-(everything that is not model or data loader: evaluation outputs, demo data, schedules).
+``MODEL.LT`` (model side: losses, heads, backbone), ``DATALOADER.LT`` (samplers) and ``LT``
+(evaluation, stages, classification input and augmentations, distillation, solver
+refinements), grouped below by concept.
 Call it right after ``detectron2.config.get_cfg()``; ``get_lt_cfg()`` does both.
 """
 from detectron2.config import CfgNode as CN
@@ -14,7 +15,9 @@ def add_lt_config(cfg: CN) -> CN:
     _C = cfg
 
     # ------------------------------------------------------------------------------------
-    # Classification losses (lt_det/losses/), shared by detection and classification.
+    # Model side (MODEL.LT): losses, classifier heads, backbone. Losses are shared by
+    # detection and classification (lt_det/losses/, docs/losses.md); their hyperparameters
+    # default to the papers' / official code's values.
     # ------------------------------------------------------------------------------------
     _C.MODEL.LT = CN()
     _C.MODEL.LT.LOSS = CN()
@@ -23,14 +26,13 @@ def add_lt_config(cfg: CN) -> CN:
     # Multiplier of the classification loss term.
     _C.MODEL.LT.LOSS.WEIGHT = 1.0
 
-    # ---- BEGIN issue 4: per-loss hyperparameters and the LT box predictor --------------
-    # Defaults are the papers' / official code's values; see docs/losses.md.
     # EQL (Tan et al., CVPR 2020): sigmoid BCE that ignores negative gradients of tail classes.
     _C.MODEL.LT.LOSS.EQL = CN()
     # lambda: classes with image frequency N_j/N below it are "tail" (T_lambda(f_j) = 1).
     # 1.76e-3 is the paper's value for LVIS v0.5; the LVIS v1 configs set 1.1e-3; 0 makes
     # no class tail (plain sigmoid BCE, the endpoint of a lambda sweep).
     _C.MODEL.LT.LOSS.EQL.LAMBDA = 1.76e-3
+
     # EQLv2 (Tan et al., CVPR 2021): gradient-guided re-weighting of sigmoid BCE.
     _C.MODEL.LT.LOSS.EQLV2 = CN()
     # gamma: slope of the mapping f(x) = 1 / (1 + exp(-gamma (x - mu))) of the pos/neg ratio.
@@ -39,6 +41,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.EQLV2.MU = 0.8
     # alpha: positive weight is 1 + alpha (1 - negative weight).
     _C.MODEL.LT.LOSS.EQLV2.ALPHA = 4.0
+
     # Seesaw (Wang et al., CVPR 2021): softmax CE with mitigation and compensation factors.
     _C.MODEL.LT.LOSS.SEESAW = CN()
     # p: mitigation exponent, M_ij = (N_j / N_i)^p when N_j < N_i.
@@ -47,30 +50,35 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.SEESAW.Q = 2.0
     # eps: lower clamp of sigma_i in the compensation factor.
     _C.MODEL.LT.LOSS.SEESAW.EPS = 1e-2
+
     # Federated loss (Zhou et al., 2021): sigmoid BCE on a per-batch subset of classes.
     _C.MODEL.LT.LOSS.FEDERATED = CN()
     # Number of classes per batch: the present ones plus sampled negatives up to this count.
     _C.MODEL.LT.LOSS.FEDERATED.NUM_CLASSES = 50
     # Negatives are sampled with probability proportional to image_count ** this power.
     _C.MODEL.LT.LOSS.FEDERATED.FREQ_WEIGHT_POWER = 0.5
+
     # Cost-sensitive CE (BagofTricks-LT): weight (n_min / n_c) ** gamma per class.
     _C.MODEL.LT.LOSS.CSCE = CN()
     # gamma: exponent of n_min / n_c (1.0 = the plain inverse-frequency ratio).
     _C.MODEL.LT.LOSS.CSCE.GAMMA = 1.0
     # Weight of the background label in detection (foreground weights average 1).
     _C.MODEL.LT.LOSS.CSCE.BACKGROUND_WEIGHT = 1.0
+
     # Class-balanced softmax CE (Cui et al., CVPR 2019), weights (1 - beta) / (1 - beta^n_c).
     _C.MODEL.LT.LOSS.CLASS_BALANCED_CE = CN()
     # beta: effective-number hyperparameter in [0, 1).
     _C.MODEL.LT.LOSS.CLASS_BALANCED_CE.BETA = 0.999
     # Weight of the background label in detection (foreground weights average 1).
     _C.MODEL.LT.LOSS.CLASS_BALANCED_CE.BACKGROUND_WEIGHT = 1.0
+
     # Sigmoid focal loss (Lin et al., ICCV 2017).
     _C.MODEL.LT.LOSS.FOCAL = CN()
     # gamma: focusing exponent of (1 - p_t).
     _C.MODEL.LT.LOSS.FOCAL.GAMMA = 2.0
     # alpha: weight of positives (1 - alpha for negatives); a negative value disables it.
     _C.MODEL.LT.LOSS.FOCAL.ALPHA = 0.25
+
     # Class-balanced sigmoid focal loss (Cui et al., CVPR 2019).
     _C.MODEL.LT.LOSS.CB_FOCAL = CN()
     # beta: effective-number hyperparameter in [0, 1).
@@ -80,6 +88,30 @@ def add_lt_config(cfg: CN) -> CN:
     # Weight of background RoIs in detection (foreground weights average 1).
     _C.MODEL.LT.LOSS.CB_FOCAL.BACKGROUND_WEIGHT = 1.0
 
+    # LDAM (Cao et al., NeurIPS 2019): margin Delta_j proportional to n_j^(-1/4).
+    _C.MODEL.LT.LOSS.LDAM = CN()
+    # Largest margin (that of the rarest class).
+    _C.MODEL.LT.LOSS.LDAM.MAX_MARGIN = 0.5
+    # s: logits are scaled by s after subtracting the margin (pair with a Cosine head, scale 1).
+    _C.MODEL.LT.LOSS.LDAM.SCALE = 30.0
+
+    # Logit-adjusted CE (Menon et al., ICLR 2021): CE(z + tau * log(pi), y), pi = class prior.
+    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
+    # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
+    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
+
+    # Label smoothing ("LabelSmoothingCE" in LOSS_REGISTRY, He et al., CVPR 2019).
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING = CN()
+    # epsilon: probability mass taken from the true class.
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON = 0.1
+    # "all": q = (1 - eps) onehot + eps / K (the seed's code, GluonCV, torch); "others":
+    # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
+
+    # ------------------------------------------------------------------------------------
+    # Heads and backbone: the RoI box predictor (detection), the image classifier and its
+    # ResNet (classification, docs/classification.md).
+    # ------------------------------------------------------------------------------------
     # Box predictor of LTStandardROIHeads / LTCascadeROIHeads (lt_det/modeling/roi_heads/).
     _C.MODEL.LT.PREDICTOR = CN()
     # Name in lt_det.modeling.BOX_PREDICTOR_REGISTRY.
@@ -90,16 +122,44 @@ def add_lt_config(cfg: CN) -> CN:
     # In (0, 1): initialise the biases of the C class logits to -log((1 - p) / p), so each
     # sigmoid starts at probability p (EQL: 0.001, focal/federated: 0.01); 0: zero biases.
     _C.MODEL.LT.PREDICTOR.BIAS_PRIOR = 0.0
-    # ---- END issue 4 -----------------------------------------------------------------------
+
+    _C.MODEL.LT.CLASSIFIER = CN()
+    # Number of classes C (must equal the training set's; checked when the loss is built).
+    _C.MODEL.LT.CLASSIFIER.NUM_CLASSES = 100
+    # Head in lt_det.modeling.CLS_HEAD_REGISTRY: "Linear" or "Cosine".
+    _C.MODEL.LT.CLASSIFIER.HEAD = "Linear"
+    # Whether the Linear head has a bias (the tau-normalised classifier of Kang et al. has none).
+    _C.MODEL.LT.CLASSIFIER.BIAS = True
+    # tau of the tau-normalised classifier, w_j / ||w_j||^tau, applied at inference only
+    # (Kang et al., ICLR 2020); 0 turns it off.
+    _C.MODEL.LT.CLASSIFIER.TAU = 0.0
+    # s of the Cosine head, logits s * cos(x, w_j); 1.0 when the loss scales itself (LDAM).
+    _C.MODEL.LT.CLASSIFIER.COSINE_SCALE = 16.0
+
+    # ResNets of lt_det/modeling/backbone/resnet.py (MODEL.BACKBONE.NAME picks the family:
+    # "build_cifar_resnet_backbone" or "build_lt_resnet_backbone").
+    _C.MODEL.LT.RESNET = CN()
+    # Depth: 6n+2 for the CIFAR family (20, 32, 44, 56, 110), else 10/18/34/50/101/152.
+    _C.MODEL.LT.RESNET.DEPTH = 32
+    # Normalisation layer: any name detectron2's get_norm knows ("BN", "SyncBN", "GN", ...).
+    _C.MODEL.LT.RESNET.NORM = "BN"
+    # Groups of "GN", capped at the channel count (16 channels -> 16 groups).
+    _C.MODEL.LT.RESNET.NUM_GROUPS = 32
+    # Stem in RESNET_STEM_REGISTRY: "cifar" (3x3 conv) or "imagenet" (7x7/2 conv + max pool).
+    _C.MODEL.LT.RESNET.STEM = "cifar"
+    # Shortcut of blocks that change shape, in RESNET_SHORTCUT_REGISTRY: "pad" (option A of
+    # He et al., parameter-free) or "projection" (1x1 conv + norm, option B).
+    _C.MODEL.LT.RESNET.SHORTCUT = "pad"
+    # Channels of the stem and of the first stage's basic blocks (bottleneck width);
+    # 16 for the CIFAR family, 64 for the ImageNet family.
+    _C.MODEL.LT.RESNET.WIDTH = 16
 
     # ------------------------------------------------------------------------------------
-    # Long-tailed samplers (lt_det/data/samplers/). A sampler is chosen by detectron2's own
-    # DATALOADER.SAMPLER_TRAIN: names registered in lt_det.data.samplers.SAMPLER_REGISTRY
-    # are built by lt_det, every other name by detectron2.
+    # Long-tailed samplers (lt_det/data/samplers/, docs/samplers.md). A sampler is chosen by
+    # detectron2's own DATALOADER.SAMPLER_TRAIN: names registered in
+    # lt_det.data.samplers.SAMPLER_REGISTRY are built by lt_det, every other name by detectron2.
     # ------------------------------------------------------------------------------------
     _C.DATALOADER.LT = CN()
-
-    # ---- BEGIN issue 5: long-tailed samplers (lt_det/data/samplers/, docs/samplers.md) ----
     # Repeat-factor sampling ("RepeatFactorSampler") reads detectron2's own keys
     # DATALOADER.REPEAT_THRESHOLD (t; LVIS uses 0.001) and DATALOADER.REPEAT_SQRT.
     # Seed of every lt_det sampler's stream; -1: SEED if >= 0, else detectron2's shared
@@ -118,6 +178,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.DATALOADER.LT.CLASS_AWARE_SAMPLES_PER_CLASS = 1
     # QPowerSampler: q of p_j ∝ n_j^q (1: instance-balanced, 0.5: square-root, 0: class-balanced).
     _C.DATALOADER.LT.Q = 0.5
+
     # ProgressiveSampler: p_j(t) = (1 - t/T) p_j^IB + (t/T) p_j^CB.
     _C.DATALOADER.LT.PROGRESSIVE = CN()
     # Unit of t and T: "iter" (t = iteration) or "epoch" (t = iteration // epoch length,
@@ -127,6 +188,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.DATALOADER.LT.PROGRESSIVE.TOTAL = 0
     # t at which the schedule starts (p = p^IB before), in UNIT; t/T reads (t - START)/(T - START).
     _C.DATALOADER.LT.PROGRESSIVE.START = 0
+
     # GroupPreferredSampler (Decoupled Optimisation): the group gets total probability RHO.
     _C.DATALOADER.LT.GROUP_PREFERRED = CN()
     # rho: total probability of the preferred group (the paper: 0.8, 0.7 on CIFAR-100-LT).
@@ -143,10 +205,9 @@ def add_lt_config(cfg: CN) -> CN:
     # RandomUnderSampler: True keeps one random subset of n_min samples per class for the whole
     # run (a balanced data set built once); False draws a new subset every epoch.
     _C.DATALOADER.LT.UNDER_SAMPLING_FIXED_SUBSET = True
-    # ---- END issue 5 --------------------------------------------------------------------
 
     # ------------------------------------------------------------------------------------
-    # Everything else.
+    # Evaluation (lt_det/evaluation/).
     # ------------------------------------------------------------------------------------
     _C.LT = CN()
     # Evaluation outputs written next to the metrics (per-class CSV and plots).
@@ -159,46 +220,34 @@ def add_lt_config(cfg: CN) -> CN:
     # training images (Liu et al., CVPR 2019); smaller sets need smaller cut-offs.
     _C.LT.EVAL.SHOT_SPLIT = (20, 100)
 
-    # ---- BEGIN issue 6: classification branch (LTClassifier, docs/classification.md) ----
-    _C.MODEL.LT.CLASSIFIER = CN()
-    # Number of classes C (must equal the training set's; checked when the loss is built).
-    _C.MODEL.LT.CLASSIFIER.NUM_CLASSES = 100
-    # Head in lt_det.modeling.CLS_HEAD_REGISTRY: "Linear" or "Cosine".
-    _C.MODEL.LT.CLASSIFIER.HEAD = "Linear"
-    # Whether the Linear head has a bias (the tau-normalised classifier of Kang et al. has none).
-    _C.MODEL.LT.CLASSIFIER.BIAS = True
-    # tau of the tau-normalised classifier, w_j / ||w_j||^tau, applied at inference only
-    # (Kang et al., ICLR 2020); 0 turns it off.
-    _C.MODEL.LT.CLASSIFIER.TAU = 0.0
-    # s of the Cosine head, logits s * cos(x, w_j); 1.0 when the loss scales itself (LDAM).
-    _C.MODEL.LT.CLASSIFIER.COSINE_SCALE = 16.0
-    # ResNets of lt_det/modeling/backbone/resnet.py (MODEL.BACKBONE.NAME picks the family:
-    # "build_cifar_resnet_backbone" or "build_lt_resnet_backbone").
-    _C.MODEL.LT.RESNET = CN()
-    # Depth: 6n+2 for the CIFAR family (20, 32, 44, 56, 110), else 10/18/34/50/101/152.
-    _C.MODEL.LT.RESNET.DEPTH = 32
-    # Normalisation layer: any name detectron2's get_norm knows ("BN", "SyncBN", "GN", ...).
-    _C.MODEL.LT.RESNET.NORM = "BN"
-    # Groups of "GN", capped at the channel count (16 channels -> 16 groups).
-    _C.MODEL.LT.RESNET.NUM_GROUPS = 32
-    # Stem in RESNET_STEM_REGISTRY: "cifar" (3x3 conv) or "imagenet" (7x7/2 conv + max pool).
-    _C.MODEL.LT.RESNET.STEM = "cifar"
-    # Shortcut of blocks that change shape, in RESNET_SHORTCUT_REGISTRY: "pad" (option A of
-    # He et al., parameter-free) or "projection" (1x1 conv + norm, option B).
-    _C.MODEL.LT.RESNET.SHORTCUT = "pad"
-    # Channels of the stem and of the first stage's basic blocks (bottleneck width);
-    # 16 for the CIFAR family, 64 for the ImageNet family.
-    _C.MODEL.LT.RESNET.WIDTH = 16
-    # LDAM (Cao et al., NeurIPS 2019): margin Delta_j proportional to n_j^(-1/4).
-    _C.MODEL.LT.LOSS.LDAM = CN()
-    # Largest margin (that of the rarest class).
-    _C.MODEL.LT.LOSS.LDAM.MAX_MARGIN = 0.5
-    # s: logits are scaled by s after subtracting the margin (pair with a Cosine head, scale 1).
-    _C.MODEL.LT.LOSS.LDAM.SCALE = 30.0
-    # Logit-adjusted CE (Menon et al., ICLR 2021): CE(z + tau * log(pi), y), pi = class prior.
-    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
-    # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
-    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
+    # ------------------------------------------------------------------------------------
+    # Stages: one run, several stages, and classifier re-training (lt_det/engine/,
+    # lt_det/modeling/freeze.py, docs/tricks.md).
+    # ------------------------------------------------------------------------------------
+    # Multi-stage schedule (lt_det/engine/stage_schedule.py): one run, several stages.
+    # A list of dicts, each {"NAME": str, "START_EPOCH": int (or "START_ITER": int),
+    # "OVERRIDES": [KEY, VALUE, ...] in config KEY/VALUE form, "REINIT": [module paths]}.
+    # Before the first stage's start the top-level config is in force. Epochs are
+    # ceil(num_train_images / SOLVER.IMS_PER_BATCH) iterations.
+    _C.LT.STAGES = []
+    # Module paths in the model (e.g. ["backbone"]) whose parameters are frozen and whose
+    # BatchNorm statistics are fixed; a stage may override it (cRT, LWS: ["backbone"]).
+    _C.LT.FREEZE = []
+
+    # Classifier re-training (decoupling, Kang et al., ICLR 2020).
+    _C.LT.CRT = CN()
+    # Module path of the classifier (re-initialised by a stage's REINIT, wrapped by LWS).
+    _C.LT.CRT.CLASSIFIER = "head"
+    # Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
+    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
+    _C.LT.CRT.LWS = False
+    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
+    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
+    _C.LT.CRT.NCM = "none"
+
+    # ------------------------------------------------------------------------------------
+    # Classification input and batch augmentations (lt_det/data/, docs/tricks.md).
+    # ------------------------------------------------------------------------------------
     # Classification inputs (lt_det/data/classification/). Images are uint8 RGB (INPUT.FORMAT
     # "BGR" flips them); normalisation with MODEL.PIXEL_MEAN/STD happens in the model.
     _C.LT.CLS_INPUT = CN()
@@ -223,9 +272,7 @@ def add_lt_config(cfg: CN) -> CN:
     # An image file that cannot be decoded: "error" (raise, naming the file) or "skip"
     # (drop it from its batch with a warning).
     _C.LT.CLS_INPUT.ON_CORRUPT = "error"
-    # ---- END issue 6 --------------------------------------------------------------------
 
-    # ---- BEGIN issue 7: bag of tricks (lt_det/tricks/, lt_det/solver/, docs/tricks.md) ----
     # Mixup family, used by the "LTTricksClassifier" meta-architecture.
     _C.LT.MIXUP = CN()
     # "none", or a name in lt_det.data.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
@@ -240,27 +287,6 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.MIXUP.REMIX_KAPPA = 3.0
     # Remix: tau, the lambda threshold under which the minority label takes all the weight.
     _C.LT.MIXUP.REMIX_TAU = 0.5
-
-    # Multi-stage schedule (lt_det/engine/stage_schedule.py): one run, several stages.
-    # A list of dicts, each {"NAME": str, "START_EPOCH": int (or "START_ITER": int),
-    # "OVERRIDES": [KEY, VALUE, ...] in config KEY/VALUE form, "REINIT": [module paths]}.
-    # Before the first stage's start the top-level config is in force. Epochs are
-    # ceil(num_train_images / SOLVER.IMS_PER_BATCH) iterations.
-    _C.LT.STAGES = []
-    # Module paths in the model (e.g. ["backbone"]) whose parameters are frozen and whose
-    # BatchNorm statistics are fixed; a stage may override it (cRT, LWS: ["backbone"]).
-    _C.LT.FREEZE = []
-
-    # Classifier re-training (decoupling, Kang et al., ICLR 2020).
-    _C.LT.CRT = CN()
-    # Module path of the classifier (re-initialised by a stage's REINIT, wrapped by LWS).
-    _C.LT.CRT.CLASSIFIER = "head"
-    # Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
-    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
-    _C.LT.CRT.LWS = False
-    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
-    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
-    _C.LT.CRT.NCM = "none"
 
     # CAM-based balance-sampling augmentation (Zhang et al., AAAI 2021, Sec. 4.4).
     _C.LT.CAM_BS = CN()
@@ -277,6 +303,9 @@ def add_lt_config(cfg: CN) -> CN:
     # Where the images and their index are cached ("" = OUTPUT_DIR/cam_bs).
     _C.LT.CAM_BS.CACHE_DIR = ""
 
+    # ------------------------------------------------------------------------------------
+    # Distillation and training refinements (lt_det/losses/distillation.py, lt_det/solver/).
+    # ------------------------------------------------------------------------------------
     # Knowledge distillation (Hinton et al., 2015), loss (1 - w) CE + w T^2 KL(p_t^T || p_s^T).
     _C.LT.DISTILL = CN()
     # Teacher config file ("" disables distillation) and its weights.
@@ -286,14 +315,6 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.DISTILL.TEMPERATURE = 1.0
     # Weight w of the distillation term.
     _C.LT.DISTILL.WEIGHT = 0.5
-
-    # Label smoothing ("LabelSmoothingCE" in LOSS_REGISTRY, He et al., CVPR 2019).
-    _C.MODEL.LT.LOSS.LABEL_SMOOTHING = CN()
-    # epsilon: probability mass taken from the true class.
-    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON = 0.1
-    # "all": q = (1 - eps) onehot + eps / K (the seed's code, GluonCV, torch); "others":
-    # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
-    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
 
     # Training refinements of He et al. (CVPR 2019), lt_det/solver/ and lt_det/modeling/backbone/.
     _C.LT.SOLVER = CN()
@@ -305,7 +326,6 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.SOLVER.NO_BIAS_DECAY = False
     # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
     _C.LT.SOLVER.ZERO_GAMMA = False
-    # ---- END issue 7 --------------------------------------------------------------------
     return cfg
 
 
