@@ -82,8 +82,8 @@ def tiny_recipe(cfg, output_dir: str, iters_per_stage: int = 2, cache_dir: Optio
     Stage ``k`` of ``LT.STAGES`` starts at iteration ``iters_per_stage * (k + 1)`` (order
     kept, ``START_EPOCH`` turned into ``START_ITER``) and ``SOLVER.MAX_ITER`` gives the last
     stage ``iters_per_stage`` iterations; without stages the run is ``iters_per_stage``
-    iterations. Schedule values longer than that (LR steps, warm-up) are left as they are:
-    detectron2 ignores steps beyond ``MAX_ITER``.
+    iterations. Top-level LR steps past the first stage's length are dropped; warm-up is
+    left as it is.
     """
     cfg = cfg.clone()
     cfg.defrost()
@@ -136,4 +136,7 @@ def tiny_recipe(cfg, output_dir: str, iters_per_stage: int = 2, cache_dir: Optio
         stages.append(stage)
     cfg.LT.STAGES = stages
     cfg.SOLVER.MAX_ITER = iters_per_stage * (len(stages) + 1)
+    # LR steps at or past the shrunk MAX_ITER would never be reached (and detectron2 refuses
+    # a step equal to it); the ones of stage OVERRIDES count from their stage and stay.
+    cfg.SOLVER.STEPS = tuple(step for step in cfg.SOLVER.STEPS if step < iters_per_stage)
     return cfg
