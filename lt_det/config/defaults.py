@@ -9,7 +9,6 @@ Call it right after ``detectron2.config.get_cfg()``; ``get_lt_cfg()`` does both.
 from detectron2.config import CfgNode as CN
 from detectron2.config import get_cfg
 
-
 def add_lt_config(cfg: CN) -> CN:
     """Add lt_det's config keys (with their defaults) to a detectron2 config in place."""
     _C = cfg
@@ -109,13 +108,11 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
 
     # ------------------------------------------------------------------------------------
-    # Heads and backbone: the RoI box predictor (detection), the image classifier and its
-    # ResNet (classification, docs/classification.md).
+    # Heads, backbone and model-side tricks: the RoI box predictor (detection), the image
+    # classifier and its ResNet, mixup and distillation (LTTricksClassifier), docs/tricks.md.
     # ------------------------------------------------------------------------------------
     # Box predictor of LTStandardROIHeads / LTCascadeROIHeads (lt_det/modeling/roi_heads/).
     _C.MODEL.LT.PREDICTOR = CN()
-    # Name in lt_det.modeling.BOX_PREDICTOR_REGISTRY.
-    _C.MODEL.LT.PREDICTOR.NAME = "LTFastRCNNOutputLayers"
     # > 0: cosine (normalised) classifier, logits = scale * cos(x, w_j) + b_j; 0: linear.
     # Seesaw's normalised-linear recipe uses 20.
     _C.MODEL.LT.PREDICTOR.COSINE_SCALE = 0.0
@@ -135,6 +132,12 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.CLASSIFIER.TAU = 0.0
     # s of the Cosine head, logits s * cos(x, w_j); 1.0 when the loss scales itself (LDAM).
     _C.MODEL.LT.CLASSIFIER.COSINE_SCALE = 16.0
+    # Decoupling heads (Kang et al., ICLR 2020). Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
+    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
+    _C.MODEL.LT.CLASSIFIER.LWS = False
+    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
+    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
+    _C.MODEL.LT.CLASSIFIER.NCM = "none"
 
     # ResNets of lt_det/modeling/backbone/resnet.py (MODEL.BACKBONE.NAME picks the family:
     # "build_cifar_resnet_backbone" or "build_lt_resnet_backbone").
@@ -153,6 +156,33 @@ def add_lt_config(cfg: CN) -> CN:
     # Channels of the stem and of the first stage's basic blocks (bottleneck width);
     # 16 for the CIFAR family, 64 for the ImageNet family.
     _C.MODEL.LT.RESNET.WIDTH = 16
+    # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
+    _C.MODEL.LT.RESNET.ZERO_GAMMA = False
+
+    # Mixup family, used by the "LTTricksClassifier" meta-architecture.
+    _C.MODEL.LT.MIXUP = CN()
+    # "none", or a name in lt_det.data.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
+    # 2018), "ManifoldMixup" (Verma et al., ICML 2019) or "Remix" (Chou et al., ECCV-W 2020).
+    _C.MODEL.LT.MIXUP.NAME = "none"
+    # alpha of Beta(alpha, alpha), the distribution of the mixing coefficient lambda.
+    _C.MODEL.LT.MIXUP.ALPHA = 1.0
+    # Manifold mixup: hidden states mixed after this backbone stage ("res2", "res3", ...) or
+    # after global pooling ("pool", the best location in Zhang et al., AAAI 2021).
+    _C.MODEL.LT.MIXUP.LOCATION = "pool"
+    # Remix: kappa, the class-size ratio from which the label goes to the minority class.
+    _C.MODEL.LT.MIXUP.REMIX_KAPPA = 3.0
+    # Remix: tau, the lambda threshold under which the minority label takes all the weight.
+    _C.MODEL.LT.MIXUP.REMIX_TAU = 0.5
+
+    # Knowledge distillation (Hinton et al., 2015), loss (1 - w) CE + w T^2 KL(p_t^T || p_s^T).
+    _C.MODEL.LT.DISTILL = CN()
+    # Teacher config file ("" disables distillation) and its weights.
+    _C.MODEL.LT.DISTILL.TEACHER_CONFIG = ""
+    _C.MODEL.LT.DISTILL.TEACHER_WEIGHTS = ""
+    # Temperature T.
+    _C.MODEL.LT.DISTILL.TEMPERATURE = 1.0
+    # Weight w of the distillation term.
+    _C.MODEL.LT.DISTILL.WEIGHT = 0.5
 
     # ------------------------------------------------------------------------------------
     # Long-tailed samplers (lt_det/data/samplers/, docs/samplers.md). A sampler is chosen by
@@ -234,17 +264,6 @@ def add_lt_config(cfg: CN) -> CN:
     # BatchNorm statistics are fixed; a stage may override it (cRT, LWS: ["backbone"]).
     _C.LT.FREEZE = []
 
-    # Classifier re-training (decoupling, Kang et al., ICLR 2020).
-    _C.LT.CRT = CN()
-    # Module path of the classifier (re-initialised by a stage's REINIT, wrapped by LWS).
-    _C.LT.CRT.CLASSIFIER = "head"
-    # Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
-    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
-    _C.LT.CRT.LWS = False
-    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
-    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
-    _C.LT.CRT.NCM = "none"
-
     # ------------------------------------------------------------------------------------
     # Classification input and batch augmentations (lt_det/data/, docs/tricks.md).
     # ------------------------------------------------------------------------------------
@@ -273,21 +292,6 @@ def add_lt_config(cfg: CN) -> CN:
     # (drop it from its batch with a warning).
     _C.LT.CLS_INPUT.ON_CORRUPT = "error"
 
-    # Mixup family, used by the "LTTricksClassifier" meta-architecture.
-    _C.LT.MIXUP = CN()
-    # "none", or a name in lt_det.data.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
-    # 2018), "ManifoldMixup" (Verma et al., ICML 2019) or "Remix" (Chou et al., ECCV-W 2020).
-    _C.LT.MIXUP.NAME = "none"
-    # alpha of Beta(alpha, alpha), the distribution of the mixing coefficient lambda.
-    _C.LT.MIXUP.ALPHA = 1.0
-    # Manifold mixup: hidden states mixed after this backbone stage ("res2", "res3", ...) or
-    # after global pooling ("pool", the best location in Zhang et al., AAAI 2021).
-    _C.LT.MIXUP.LOCATION = "pool"
-    # Remix: kappa, the class-size ratio from which the label goes to the minority class.
-    _C.LT.MIXUP.REMIX_KAPPA = 3.0
-    # Remix: tau, the lambda threshold under which the minority label takes all the weight.
-    _C.LT.MIXUP.REMIX_TAU = 0.5
-
     # CAM-based balance-sampling augmentation (Zhang et al., AAAI 2021, Sec. 4.4).
     _C.LT.CAM_BS = CN()
     # Generate the images when the stage that sets this to True starts (with the current
@@ -304,17 +308,8 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.CAM_BS.CACHE_DIR = ""
 
     # ------------------------------------------------------------------------------------
-    # Distillation and training refinements (lt_det/losses/distillation.py, lt_det/solver/).
+    # Training refinements (lt_det/solver/).
     # ------------------------------------------------------------------------------------
-    # Knowledge distillation (Hinton et al., 2015), loss (1 - w) CE + w T^2 KL(p_t^T || p_s^T).
-    _C.LT.DISTILL = CN()
-    # Teacher config file ("" disables distillation) and its weights.
-    _C.LT.DISTILL.TEACHER_CONFIG = ""
-    _C.LT.DISTILL.TEACHER_WEIGHTS = ""
-    # Temperature T.
-    _C.LT.DISTILL.TEMPERATURE = 1.0
-    # Weight w of the distillation term.
-    _C.LT.DISTILL.WEIGHT = 0.5
 
     # Training refinements of He et al. (CVPR 2019), lt_det/solver/ and lt_det/modeling/backbone/.
     _C.LT.SOLVER = CN()
@@ -324,10 +319,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.SOLVER.REFERENCE_BATCH_SIZE = 256
     # No weight decay on biases and on normalisation layers' gamma and beta.
     _C.LT.SOLVER.NO_BIAS_DECAY = False
-    # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
-    _C.LT.SOLVER.ZERO_GAMMA = False
     return cfg
-
 
 def get_lt_cfg() -> CN:
     """detectron2's default config with lt_det's keys added."""

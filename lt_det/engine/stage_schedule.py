@@ -24,8 +24,8 @@ What a stage may override, and what happens when it does (``APPLIERS``):
   the next stage with other SOLVER values, or to ``SOLVER.MAX_ITER``. Stages without
   SOLVER overrides keep the running schedule (so DRW at epoch 160 of 200 keeps the
   global steps);
-* ``LT.MIXUP.*``: the model's mixup strategy; ``LT.FREEZE``: frozen modules;
-  ``LT.CRT.LWS`` / ``LT.CRT.NCM``: LWS scaling on / off, NCM at evaluation.
+* ``MODEL.LT.MIXUP.*``: the model's mixup strategy; ``LT.FREEZE``: frozen modules;
+  ``MODEL.LT.CLASSIFIER.LWS`` / ``MODEL.LT.CLASSIFIER.NCM``: LWS scaling on / off, NCM at evaluation.
 
 ``REINIT`` modules are re-initialised when a stage starts during training (not when a run
 resumes inside it: the checkpoint holds the re-trained weights). On resume the stage in
@@ -273,17 +273,17 @@ class StageScheduleHook(HookBase):
         from ..modeling.classifier_heads import LWSHead
 
         heads = [m for m in self.model.modules() if isinstance(m, LWSHead)]
-        if cfg.LT.CRT.LWS and not heads:
-            raise ValueError("LT.CRT.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
+        if cfg.MODEL.LT.CLASSIFIER.LWS and not heads:
+            raise ValueError("MODEL.LT.CLASSIFIER.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
         for h in heads:
-            h.set_active(cfg.LT.CRT.LWS)
+            h.set_active(cfg.MODEL.LT.CLASSIFIER.LWS)
 
     def _apply_ncm(self, cfg, k, fresh):
         model = self.model
-        if cfg.LT.CRT.NCM != "none" and not hasattr(model, "ncm_metric"):
-            raise ValueError("LT.CRT.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+        if cfg.MODEL.LT.CLASSIFIER.NCM != "none" and not hasattr(model, "ncm_metric"):
+            raise ValueError("MODEL.LT.CLASSIFIER.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
         if hasattr(model, "ncm_metric"):
-            model.ncm_metric = cfg.LT.CRT.NCM
+            model.ncm_metric = cfg.MODEL.LT.CLASSIFIER.NCM
 
     def _apply_mixup(self, cfg, k, fresh):
         from ..data.mixup import build_mixup
@@ -293,7 +293,7 @@ class StageScheduleHook(HookBase):
         if not hasattr(model, "mixup"):
             if mixup is None:
                 return
-            raise ValueError("LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+            raise ValueError("MODEL.LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
         model.mixup = mixup
 
     @staticmethod
@@ -399,12 +399,12 @@ class StageScheduleHook(HookBase):
                     get_module(model, path)
                 if k >= 0 and self.stages[k].reinit:
                     resettable_modules(model, self.stages[k].reinit)
-                if cfg.LT.CRT.LWS and not has_lws:
-                    raise ValueError("LT.CRT.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
-                if cfg.LT.CRT.NCM != "none" and not hasattr(model, "ncm_metric"):
-                    raise ValueError("LT.CRT.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+                if cfg.MODEL.LT.CLASSIFIER.LWS and not has_lws:
+                    raise ValueError("MODEL.LT.CLASSIFIER.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
+                if cfg.MODEL.LT.CLASSIFIER.NCM != "none" and not hasattr(model, "ncm_metric"):
+                    raise ValueError("MODEL.LT.CLASSIFIER.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
                 if build_mixup(cfg) is not None and not hasattr(model, "mixup"):
-                    raise ValueError("LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+                    raise ValueError("MODEL.LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
                 if k < 0:
                     continue
                 if _changed(prev, cfg, ["MODEL.LT.LOSS."]):
@@ -473,10 +473,10 @@ class StageScheduleHook(HookBase):
 # before the data (CAM-BS generates images with the stage's model).
 APPLIERS = [
     Applier("freeze", ["LT.FREEZE"], StageScheduleHook._apply_freeze, always=True),
-    Applier("lws", ["LT.CRT.LWS"], StageScheduleHook._apply_lws, always=True),
-    Applier("ncm", ["LT.CRT.NCM"], StageScheduleHook._apply_ncm),
+    Applier("lws", ["MODEL.LT.CLASSIFIER.LWS"], StageScheduleHook._apply_lws, always=True),
+    Applier("ncm", ["MODEL.LT.CLASSIFIER.NCM"], StageScheduleHook._apply_ncm),
     Applier("loss", ["MODEL.LT.LOSS."], StageScheduleHook._apply_loss),
-    Applier("mixup", ["LT.MIXUP."], StageScheduleHook._apply_mixup),
+    Applier("mixup", ["MODEL.LT.MIXUP."], StageScheduleHook._apply_mixup),
     Applier("lr schedule", SOLVER_SCHEDULE_KEYS, StageScheduleHook._apply_solver),
     Applier(
         "data loader",
@@ -489,6 +489,6 @@ APPLIERS = [
 def build_stage_schedule_hook(cfg) -> Optional[StageScheduleHook]:
     """The hook for ``cfg.LT.STAGES``, or None when the config has no stages and no
     frozen modules (nothing to do)."""
-    if not cfg.LT.STAGES and not cfg.LT.FREEZE and not cfg.LT.CRT.LWS:
+    if not cfg.LT.STAGES and not cfg.LT.FREEZE and not cfg.MODEL.LT.CLASSIFIER.LWS:
         return None
     return StageScheduleHook.from_config(cfg)

@@ -140,7 +140,7 @@ def build_cls_head(cfg, in_features: int, num_logits: int) -> nn.Module:
 # The classifier weights ``w_j`` (and bias) stay frozen; one scale ``f_j`` per class is learnt
 # with class-balanced sampling, i.e. ``logits_j = f_j * head(x)_j``. The wrapper is built
 # with the model (scales = 1, inactive) so a run's checkpoints keep one structure; a stage
-# turns it on (``LT.CRT.LWS: True``), which also freezes the wrapped head.
+# turns it on (``MODEL.LT.CLASSIFIER.LWS: True``), which also freezes the wrapped head.
 class LWSHead(nn.Module):
     """``logits = f * base(x)`` with ``f`` ([K], init 1) learnt while ``active``.
 
@@ -217,7 +217,7 @@ class NCMHead(nn.Module):
     def __init__(self, means: torch.Tensor, metric: str = "cosine"):
         super().__init__()
         if metric not in NCM_METRICS[1:]:
-            raise ValueError(f"LT.CRT.NCM must be 'none', 'cosine' or 'euclidean', got {metric!r}")
+            raise ValueError(f"MODEL.LT.CLASSIFIER.NCM must be 'none', 'cosine' or 'euclidean', got {metric!r}")
         self.register_buffer("means", means)
         self.metric = metric
 

@@ -98,7 +98,7 @@ def _cfg(out):
             ],
             "REINIT": ["head"],
         },
-        {"NAME": "finetune", "START_ITER": 8, "OVERRIDES": ["LT.FREEZE", ["backbone"], "LT.MIXUP.NAME", "InputMixup"]},
+        {"NAME": "finetune", "START_ITER": 8, "OVERRIDES": ["LT.FREEZE", ["backbone"], "MODEL.LT.MIXUP.NAME", "InputMixup"]},
     ]
     return cfg
 
@@ -204,7 +204,7 @@ def test_parse_and_validate():
         ({"OVERRIDES": ["MODEL.LT.LOSS.NAME", "SigmoidBCE"], "REINIT": ["neck"]}, "stage 'late'.*neck"),
         ({"OVERRIDES": ["DATALOADER.SAMPLER_TRAIN", "NoSuchSampler"]}, "stage 'late'.*NoSuchSampler"),
         ({"OVERRIDES": ["SOLVER.LR_SCHEDULER_NAME", "NoSuchLR"]}, "stage 'late'.*NoSuchLR"),
-        ({"OVERRIDES": ["LT.CRT.LWS", True]}, "stage 'late'.*LTTricksClassifier"),
+        ({"OVERRIDES": ["MODEL.LT.CLASSIFIER.LWS", True]}, "stage 'late'.*LTTricksClassifier"),
     ],
 )
 def test_a_bad_stage_fails_when_the_trainer_is_built(tmp_path, stage, match):

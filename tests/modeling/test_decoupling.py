@@ -58,7 +58,7 @@ def test_ncm_by_hand():
     # Euclidean on unit vectors: ||x - mu||^2 = 2 - 2 cos -> the same ranking.
     e = NCMHead(means, "euclidean")(q)
     assert abs(e[0, 0].item()) < 1e-3 and e.argmax(1).tolist() == [0, 1]
-    with pytest.raises(ValueError, match="LT.CRT.NCM"):
+    with pytest.raises(ValueError, match="MODEL.LT.CLASSIFIER.NCM"):
         NCMHead(means, "manhattan")
 
 

@@ -14,7 +14,6 @@ from detectron2.modeling.roi_heads.fast_rcnn import (
 from detectron2.structures import Instances
 
 from ...losses import ClassificationLoss, build_loss
-from .box_predictor import BOX_PREDICTOR_REGISTRY
 from ..classifier_heads import Cosine
 
 
@@ -58,7 +57,6 @@ def init_class_bias(layer: nn.Module, num_classes: int, prior: float) -> None:
             layer.bias[:num_classes] = -math.log((1.0 - prior) / prior)
 
 
-@BOX_PREDICTOR_REGISTRY.register()
 class LTFastRCNNOutputLayers(FastRCNNOutputLayers):
     """detectron2's ``FastRCNNOutputLayers`` with a pluggable classification loss.
 
