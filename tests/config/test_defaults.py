@@ -42,7 +42,7 @@ RENAMED = {
 def test_migration_table(old):
     new, default = RENAMED[old]
     cfg = get_lt_cfg()
-    with pytest.raises(KeyError):
+    with pytest.raises((KeyError, AssertionError)):  # yacs: a leaf / a whole node missing
         cfg.merge_from_list([old, "x"])
     if new is not None:
         node = cfg
