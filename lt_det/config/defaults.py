@@ -1,9 +1,10 @@
 """Every config key that lt_det adds to detectron2's config, each with a comment.
 
 detectron2's own defaults are never edited: ``add_lt_config`` only adds new nodes under
-``MODEL.LT`` (model-side tricks: losses, heads), ``DATALOADER.LT`` (samplers),
-``DATASETS.LT`` (the user's own data sets, registered from the config) and ``LT``
-(everything that is not model or data loader: evaluation outputs, demo data, schedules).
+``MODEL.LT`` (model side: losses, calibration, heads, backbone, mixup, distillation),
+``DATALOADER.LT`` (samplers), ``DATASETS.LT`` (the user's own data sets, registered from the
+config) and ``LT`` (evaluation, stages, classification input, solver refinements), grouped
+below by concept.
 Call it right after ``detectron2.config.get_cfg()``; ``get_lt_cfg()`` does both.
 """
 from detectron2.config import CfgNode as CN
@@ -15,7 +16,9 @@ def add_lt_config(cfg: CN) -> CN:
     _C = cfg
 
     # ------------------------------------------------------------------------------------
-    # Classification losses (lt_det/losses/), shared by detection and classification.
+    # Model side (MODEL.LT): losses, classifier heads, backbone. Losses are shared by
+    # detection and classification (lt_det/losses/, docs/losses.md); their hyperparameters
+    # default to the papers' / official code's values.
     # ------------------------------------------------------------------------------------
     _C.MODEL.LT = CN()
     _C.MODEL.LT.LOSS = CN()
@@ -24,13 +27,13 @@ def add_lt_config(cfg: CN) -> CN:
     # Multiplier of the classification loss term.
     _C.MODEL.LT.LOSS.WEIGHT = 1.0
 
-    # ---- BEGIN issue 4: per-loss hyperparameters and the LT box predictor --------------
-    # Defaults are the papers' / official code's values; see docs/losses.md.
     # EQL (Tan et al., CVPR 2020): sigmoid BCE that ignores negative gradients of tail classes.
     _C.MODEL.LT.LOSS.EQL = CN()
     # lambda: classes with image frequency N_j/N below it are "tail" (T_lambda(f_j) = 1).
-    # 1.76e-3 is the paper's value for LVIS v0.5; the LVIS v1 configs set 1.1e-3.
+    # 1.76e-3 is the paper's value for LVIS v0.5; the LVIS v1 configs set 1.1e-3; 0 makes
+    # no class tail (plain sigmoid BCE, the endpoint of a lambda sweep).
     _C.MODEL.LT.LOSS.EQL.LAMBDA = 1.76e-3
+
     # EQLv2 (Tan et al., CVPR 2021): gradient-guided re-weighting of sigmoid BCE.
     _C.MODEL.LT.LOSS.EQLV2 = CN()
     # gamma: slope of the mapping f(x) = 1 / (1 + exp(-gamma (x - mu))) of the pos/neg ratio.
@@ -39,6 +42,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.EQLV2.MU = 0.8
     # alpha: positive weight is 1 + alpha (1 - negative weight).
     _C.MODEL.LT.LOSS.EQLV2.ALPHA = 4.0
+
     # Seesaw (Wang et al., CVPR 2021): softmax CE with mitigation and compensation factors.
     _C.MODEL.LT.LOSS.SEESAW = CN()
     # p: mitigation exponent, M_ij = (N_j / N_i)^p when N_j < N_i.
@@ -47,30 +51,35 @@ def add_lt_config(cfg: CN) -> CN:
     _C.MODEL.LT.LOSS.SEESAW.Q = 2.0
     # eps: lower clamp of sigma_i in the compensation factor.
     _C.MODEL.LT.LOSS.SEESAW.EPS = 1e-2
+
     # Federated loss (Zhou et al., 2021): sigmoid BCE on a per-batch subset of classes.
     _C.MODEL.LT.LOSS.FEDERATED = CN()
     # Number of classes per batch: the present ones plus sampled negatives up to this count.
     _C.MODEL.LT.LOSS.FEDERATED.NUM_CLASSES = 50
     # Negatives are sampled with probability proportional to image_count ** this power.
     _C.MODEL.LT.LOSS.FEDERATED.FREQ_WEIGHT_POWER = 0.5
+
     # Cost-sensitive CE (BagofTricks-LT): weight (n_min / n_c) ** gamma per class.
     _C.MODEL.LT.LOSS.CSCE = CN()
     # gamma: exponent of n_min / n_c (1.0 = the plain inverse-frequency ratio).
     _C.MODEL.LT.LOSS.CSCE.GAMMA = 1.0
     # Weight of the background label in detection (foreground weights average 1).
     _C.MODEL.LT.LOSS.CSCE.BACKGROUND_WEIGHT = 1.0
+
     # Class-balanced softmax CE (Cui et al., CVPR 2019), weights (1 - beta) / (1 - beta^n_c).
     _C.MODEL.LT.LOSS.CLASS_BALANCED_CE = CN()
     # beta: effective-number hyperparameter in [0, 1).
     _C.MODEL.LT.LOSS.CLASS_BALANCED_CE.BETA = 0.999
     # Weight of the background label in detection (foreground weights average 1).
     _C.MODEL.LT.LOSS.CLASS_BALANCED_CE.BACKGROUND_WEIGHT = 1.0
+
     # Sigmoid focal loss (Lin et al., ICCV 2017).
     _C.MODEL.LT.LOSS.FOCAL = CN()
     # gamma: focusing exponent of (1 - p_t).
     _C.MODEL.LT.LOSS.FOCAL.GAMMA = 2.0
     # alpha: weight of positives (1 - alpha for negatives); a negative value disables it.
     _C.MODEL.LT.LOSS.FOCAL.ALPHA = 0.25
+
     # Class-balanced sigmoid focal loss (Cui et al., CVPR 2019).
     _C.MODEL.LT.LOSS.CB_FOCAL = CN()
     # beta: effective-number hyperparameter in [0, 1).
@@ -80,19 +89,27 @@ def add_lt_config(cfg: CN) -> CN:
     # Weight of background RoIs in detection (foreground weights average 1).
     _C.MODEL.LT.LOSS.CB_FOCAL.BACKGROUND_WEIGHT = 1.0
 
-    # Box predictor of LTStandardROIHeads / LTCascadeROIHeads (lt_det/modeling/roi_heads/).
-    _C.MODEL.LT.PREDICTOR = CN()
-    # Name in lt_det.modeling.BOX_PREDICTOR_REGISTRY.
-    _C.MODEL.LT.PREDICTOR.NAME = "LTFastRCNNOutputLayers"
-    # > 0: cosine (normalised) classifier, logits = scale * cos(x, w_j) + b_j; 0: linear.
-    # Seesaw's normalised-linear recipe uses 20.
-    _C.MODEL.LT.PREDICTOR.COSINE_SCALE = 0.0
-    # In (0, 1): initialise the biases of the C class logits to -log((1 - p) / p), so each
-    # sigmoid starts at probability p (EQL: 0.001, focal/federated: 0.01); 0: zero biases.
-    _C.MODEL.LT.PREDICTOR.BIAS_PRIOR = 0.0
-    # ---- END issue 4 -----------------------------------------------------------------------
+    # LDAM (Cao et al., NeurIPS 2019): margin Delta_j proportional to n_j^(-1/4).
+    _C.MODEL.LT.LOSS.LDAM = CN()
+    # Largest margin (that of the rarest class).
+    _C.MODEL.LT.LOSS.LDAM.MAX_MARGIN = 0.5
+    # s: logits are scaled by s after subtracting the margin (pair with a Cosine head, scale 1).
+    _C.MODEL.LT.LOSS.LDAM.SCALE = 30.0
 
-    # ---- BEGIN issue 16: ECM, GOL, BAGS (lt_det/losses/ecm.py, gol.py, bags.py) --------------
+    # Logit-adjusted CE (Menon et al., ICLR 2021): CE(z + tau * log(pi), y), pi = class prior.
+    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
+    # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
+    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
+
+    # Label smoothing ("LabelSmoothingCE" in LOSS_REGISTRY, He et al., CVPR 2019).
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING = CN()
+    # epsilon: probability mass taken from the true class.
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON = 0.1
+    # "all": q = (1 - eps) onehot + eps / K (the seed's code, GluonCV, torch); "others":
+    # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
+    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
+
+    # ECM, GOL, BAGS (lt_det/losses/ecm.py, gol.py, bags.py)
     # ECM (Cho & Kraehenbuehl, ECCV 2022): sigmoid BCE(2 z + m_j, y) w_j with margins
     # m_j = 1/4 log(n+_j / n-_j) and weights w_j = a_j log(1 + 1/a_j), a_j = n-_j / n+_j,
     # from image counts n+_j. Its recipe pairs it with a cosine classifier (COSINE_SCALE 20).
@@ -110,10 +127,11 @@ def add_lt_config(cfg: CN) -> CN:
     # "others" samples drawn per sample of a group's classes in that group's term (the
     # paper's 8); <= 0 uses every other sample.
     _C.MODEL.LT.LOSS.BAGS.OTHERS_SAMPLE_RATIO = 8.0
-    # ---- END issue 16: losses --------------------------------------------------------------
 
-    # ---- BEGIN issue 16: post-hoc calibration (lt_det/modeling/calibration/, docs/calibration.md)
-    # Applied to every Fast R-CNN box predictor at inference (lt_det's or detectron2's stock
+    # ------------------------------------------------------------------------------------
+    # Post-hoc calibration of a trained detector at inference (lt_det/modeling/calibration/,
+    # docs/calibration.md); works with --eval-only on lt_det and stock checkpoints.
+    # ------------------------------------------------------------------------------------
     # heads), no retraining; class statistics come from DATASETS.TRAIN.
     _C.MODEL.LT.CALIBRATION = CN()
     # "none", or a name in lt_det.modeling.CALIBRATION_REGISTRY: "NorCal" or "FRACAL".
@@ -133,16 +151,90 @@ def add_lt_config(cfg: CN) -> CN:
     # Score rule of the calibrated model: "softmax" (SoftmaxCE-style, background renormalised)
     # or "sigmoid" (per-class sigmoid scores: s_j sigmoid(logit(s_j) + w_j + v_j)).
     _C.MODEL.LT.CALIBRATION.FRACAL.ACTIVATION = "softmax"
-    # ---- END issue 16: calibration ---------------------------------------------------------
 
     # ------------------------------------------------------------------------------------
-    # Long-tailed samplers (lt_det/data/samplers/). A sampler is chosen by detectron2's own
-    # DATALOADER.SAMPLER_TRAIN: names registered in lt_det.data.samplers.SAMPLER_REGISTRY
-    # are built by lt_det, every other name by detectron2.
+    # Heads, backbone and model-side tricks: the RoI box predictor (detection), the image
+    # classifier and its ResNet, mixup and distillation (LTTricksClassifier), docs/tricks.md.
+    # ------------------------------------------------------------------------------------
+    # Box predictor of LTStandardROIHeads / LTCascadeROIHeads (lt_det/modeling/roi_heads/).
+    _C.MODEL.LT.PREDICTOR = CN()
+    # > 0: cosine (normalised) classifier, logits = scale * cos(x, w_j) + b_j; 0: linear.
+    # Seesaw's normalised-linear recipe uses 20.
+    _C.MODEL.LT.PREDICTOR.COSINE_SCALE = 0.0
+    # In (0, 1): initialise the biases of the C class logits to -log((1 - p) / p), so each
+    # sigmoid starts at probability p (EQL: 0.001, focal/federated: 0.01); 0: zero biases.
+    _C.MODEL.LT.PREDICTOR.BIAS_PRIOR = 0.0
+
+    _C.MODEL.LT.CLASSIFIER = CN()
+    # Number of classes C (must equal the training set's; checked when the loss is built).
+    _C.MODEL.LT.CLASSIFIER.NUM_CLASSES = 100
+    # Head in lt_det.modeling.CLS_HEAD_REGISTRY: "Linear" or "Cosine".
+    _C.MODEL.LT.CLASSIFIER.HEAD = "Linear"
+    # Whether the Linear head has a bias (the tau-normalised classifier of Kang et al. has none).
+    _C.MODEL.LT.CLASSIFIER.BIAS = True
+    # tau of the tau-normalised classifier, w_j / ||w_j||^tau, applied at inference only
+    # (Kang et al., ICLR 2020); 0 turns it off.
+    _C.MODEL.LT.CLASSIFIER.TAU = 0.0
+    # s of the Cosine head, logits s * cos(x, w_j); 1.0 when the loss scales itself (LDAM).
+    _C.MODEL.LT.CLASSIFIER.COSINE_SCALE = 16.0
+    # Decoupling heads (Kang et al., ICLR 2020). Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
+    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
+    _C.MODEL.LT.CLASSIFIER.LWS = False
+    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
+    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
+    _C.MODEL.LT.CLASSIFIER.NCM = "none"
+
+    # ResNets of lt_det/modeling/backbone/resnet.py (MODEL.BACKBONE.NAME picks the family:
+    # "build_cifar_resnet_backbone" or "build_lt_resnet_backbone").
+    _C.MODEL.LT.RESNET = CN()
+    # Depth: 6n+2 for the CIFAR family (20, 32, 44, 56, 110), else 10/18/34/50/101/152.
+    _C.MODEL.LT.RESNET.DEPTH = 32
+    # Normalisation layer: any name detectron2's get_norm knows ("BN", "SyncBN", "GN", ...).
+    _C.MODEL.LT.RESNET.NORM = "BN"
+    # Groups of "GN", capped at the channel count (16 channels -> 16 groups).
+    _C.MODEL.LT.RESNET.NUM_GROUPS = 32
+    # Stem in RESNET_STEM_REGISTRY: "cifar" (3x3 conv) or "imagenet" (7x7/2 conv + max pool).
+    _C.MODEL.LT.RESNET.STEM = "cifar"
+    # Shortcut of blocks that change shape, in RESNET_SHORTCUT_REGISTRY: "pad" (option A of
+    # He et al., parameter-free) or "projection" (1x1 conv + norm, option B).
+    _C.MODEL.LT.RESNET.SHORTCUT = "pad"
+    # Channels of the stem and of the first stage's basic blocks (bottleneck width);
+    # 16 for the CIFAR family, 64 for the ImageNet family.
+    _C.MODEL.LT.RESNET.WIDTH = 16
+    # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
+    _C.MODEL.LT.RESNET.ZERO_GAMMA = False
+
+    # Mixup family, used by the "LTTricksClassifier" meta-architecture.
+    _C.MODEL.LT.MIXUP = CN()
+    # "none", or a name in lt_det.data.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
+    # 2018), "ManifoldMixup" (Verma et al., ICML 2019) or "Remix" (Chou et al., ECCV-W 2020).
+    _C.MODEL.LT.MIXUP.NAME = "none"
+    # alpha of Beta(alpha, alpha), the distribution of the mixing coefficient lambda.
+    _C.MODEL.LT.MIXUP.ALPHA = 1.0
+    # Manifold mixup: hidden states mixed after this backbone stage ("res2", "res3", ...) or
+    # after global pooling ("pool", the best location in Zhang et al., AAAI 2021).
+    _C.MODEL.LT.MIXUP.LOCATION = "pool"
+    # Remix: kappa, the class-size ratio from which the label goes to the minority class.
+    _C.MODEL.LT.MIXUP.REMIX_KAPPA = 3.0
+    # Remix: tau, the lambda threshold under which the minority label takes all the weight.
+    _C.MODEL.LT.MIXUP.REMIX_TAU = 0.5
+
+    # Knowledge distillation (Hinton et al., 2015), loss (1 - w) CE + w T^2 KL(p_t^T || p_s^T).
+    _C.MODEL.LT.DISTILL = CN()
+    # Teacher config file ("" disables distillation) and its weights.
+    _C.MODEL.LT.DISTILL.TEACHER_CONFIG = ""
+    _C.MODEL.LT.DISTILL.TEACHER_WEIGHTS = ""
+    # Temperature T.
+    _C.MODEL.LT.DISTILL.TEMPERATURE = 1.0
+    # Weight w of the distillation term.
+    _C.MODEL.LT.DISTILL.WEIGHT = 0.5
+
+    # ------------------------------------------------------------------------------------
+    # Long-tailed samplers (lt_det/data/samplers/, docs/samplers.md). A sampler is chosen by
+    # detectron2's own DATALOADER.SAMPLER_TRAIN: names registered in
+    # lt_det.data.samplers.SAMPLER_REGISTRY are built by lt_det, every other name by detectron2.
     # ------------------------------------------------------------------------------------
     _C.DATALOADER.LT = CN()
-
-    # ---- BEGIN issue 5: long-tailed samplers (lt_det/data/samplers/, docs/samplers.md) ----
     # Repeat-factor sampling ("RepeatFactorSampler") reads detectron2's own keys
     # DATALOADER.REPEAT_THRESHOLD (t; LVIS uses 0.001) and DATALOADER.REPEAT_SQRT.
     # Seed of every lt_det sampler's stream; -1: SEED if >= 0, else detectron2's shared
@@ -161,6 +253,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.DATALOADER.LT.CLASS_AWARE_SAMPLES_PER_CLASS = 1
     # QPowerSampler: q of p_j ∝ n_j^q (1: instance-balanced, 0.5: square-root, 0: class-balanced).
     _C.DATALOADER.LT.Q = 0.5
+
     # ProgressiveSampler: p_j(t) = (1 - t/T) p_j^IB + (t/T) p_j^CB.
     _C.DATALOADER.LT.PROGRESSIVE = CN()
     # Unit of t and T: "iter" (t = iteration) or "epoch" (t = iteration // epoch length,
@@ -170,6 +263,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.DATALOADER.LT.PROGRESSIVE.TOTAL = 0
     # t at which the schedule starts (p = p^IB before), in UNIT; t/T reads (t - START)/(T - START).
     _C.DATALOADER.LT.PROGRESSIVE.START = 0
+
     # GroupPreferredSampler (Decoupled Optimisation): the group gets total probability RHO.
     _C.DATALOADER.LT.GROUP_PREFERRED = CN()
     # rho: total probability of the preferred group (the paper: 0.8, 0.7 on CIFAR-100-LT).
@@ -186,7 +280,7 @@ def add_lt_config(cfg: CN) -> CN:
     # RandomUnderSampler: True keeps one random subset of n_min samples per class for the whole
     # run (a balanced data set built once); False draws a new subset every epoch.
     _C.DATALOADER.LT.UNDER_SAMPLING_FIXED_SUBSET = True
-    # ---- END issue 5 --------------------------------------------------------------------
+
 
     # ------------------------------------------------------------------------------------
     # A user's own data sets, registered from the config (lt_det/data/datasets/from_config.py,
@@ -205,7 +299,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.DATASETS.LT.REGISTER = []
 
     # ------------------------------------------------------------------------------------
-    # Everything else.
+    # Evaluation (lt_det/evaluation/).
     # ------------------------------------------------------------------------------------
     _C.LT = CN()
     # Evaluation outputs written next to the metrics (per-class CSV and plots).
@@ -214,8 +308,10 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.EVAL.PER_CLASS_CSV = True
     # Write plots (per-class score against training count, r/c/f bands) under OUTPUT_DIR.
     _C.LT.EVAL.PLOTS = True
-
-    # ---- BEGIN issue 15: LVIS evaluation protocols (LTLVISEvaluator, docs/evaluation.md) ----
+    # Classification shot groups (few_below, many_above): few < 20 <= medium <= 100 < many
+    # training images (Liu et al., CVPR 2019); smaller sets need smaller cut-offs.
+    _C.LT.EVAL.SHOT_SPLIT = (20, 100)
+    # LVIS evaluation protocols (LTLVISEvaluator, docs/evaluation.md).
     _C.LT.EVAL.LVIS = CN()
     # Protocols LTLVISEvaluator reports, any of:
     #   "standard": lvis-api's (300 detections per image); result keys "bbox", "segm".
@@ -234,56 +330,34 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.EVAL.LVIS.BOUNDARY = False
     # Boundary width d as a fraction of the image diagonal (Boundary IoU's dilation ratio).
     _C.LT.EVAL.LVIS.BOUNDARY_DILATION_RATIO = 0.02
-    # ---- END issue 15 ----------------------------------------------------------------------
 
-    # ---- BEGIN issue 6: classification branch (LTClassifier, docs/classification.md) ----
-    _C.MODEL.LT.CLASSIFIER = CN()
-    # Number of classes C (must equal the training set's; checked when the loss is built).
-    _C.MODEL.LT.CLASSIFIER.NUM_CLASSES = 100
-    # Head in lt_det.modeling.CLS_HEAD_REGISTRY: "Linear" or "Cosine".
-    _C.MODEL.LT.CLASSIFIER.HEAD = "Linear"
-    # Whether the Linear head has a bias (the tau-normalised classifier of Kang et al. has none).
-    _C.MODEL.LT.CLASSIFIER.BIAS = True
-    # tau of the tau-normalised classifier, w_j / ||w_j||^tau, applied at inference only
-    # (Kang et al., ICLR 2020); 0 turns it off.
-    _C.MODEL.LT.CLASSIFIER.TAU = 0.0
-    # s of the Cosine head, logits s * cos(x, w_j); 1.0 when the loss scales itself (LDAM).
-    _C.MODEL.LT.CLASSIFIER.COSINE_SCALE = 16.0
-    # ResNets of lt_det/modeling/backbone/resnet.py (MODEL.BACKBONE.NAME picks the family:
-    # "build_cifar_resnet_backbone" or "build_lt_resnet_backbone").
-    _C.MODEL.LT.RESNET = CN()
-    # Depth: 6n+2 for the CIFAR family (20, 32, 44, 56, 110), else 10/18/34/50/101/152.
-    _C.MODEL.LT.RESNET.DEPTH = 32
-    # Normalisation layer: any name detectron2's get_norm knows ("BN", "SyncBN", "GN", ...).
-    _C.MODEL.LT.RESNET.NORM = "BN"
-    # Groups of "GN", capped at the channel count (16 channels -> 16 groups).
-    _C.MODEL.LT.RESNET.NUM_GROUPS = 32
-    # Stem in RESNET_STEM_REGISTRY: "cifar" (3x3 conv) or "imagenet" (7x7/2 conv + max pool).
-    _C.MODEL.LT.RESNET.STEM = "cifar"
-    # Shortcut of blocks that change shape, in RESNET_SHORTCUT_REGISTRY: "pad" (option A of
-    # He et al., parameter-free) or "projection" (1x1 conv + norm, option B).
-    _C.MODEL.LT.RESNET.SHORTCUT = "pad"
-    # Channels of the stem and of the first stage's basic blocks (bottleneck width);
-    # 16 for the CIFAR family, 64 for the ImageNet family.
-    _C.MODEL.LT.RESNET.WIDTH = 16
-    # LDAM (Cao et al., NeurIPS 2019): margin Delta_j proportional to n_j^(-1/4).
-    _C.MODEL.LT.LOSS.LDAM = CN()
-    # Largest margin (that of the rarest class).
-    _C.MODEL.LT.LOSS.LDAM.MAX_MARGIN = 0.5
-    # s: logits are scaled by s after subtracting the margin (pair with a Cosine head, scale 1).
-    _C.MODEL.LT.LOSS.LDAM.SCALE = 30.0
-    # Logit-adjusted CE (Menon et al., ICLR 2021): CE(z + tau * log(pi), y), pi = class prior.
-    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED = CN()
-    # tau; 1.0 is balanced softmax (Ren et al., NeurIPS 2020).
-    _C.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU = 1.0
-    # Image files of detection and classification sets (lt_det/data/corrupt_images.py).
-    _C.LT.INPUT = CN()
-    # A truncated or unreadable image file: "error" (stop with one line naming the file) or
-    # "skip" (drop it with a warning that counts the files skipped so far). Detection skips in
-    # training only (a skipped test image would score as missed); classification drops the
-    # file from its batch in training and test.
-    _C.LT.INPUT.ON_CORRUPT = "error"
-    cfg.register_renamed_key("LT.CLS_INPUT.ON_CORRUPT", "LT.INPUT.ON_CORRUPT")
+    # ------------------------------------------------------------------------------------
+    # Stages: one run, several stages, and classifier re-training (lt_det/engine/,
+    # lt_det/modeling/freeze.py, docs/tricks.md).
+    # ------------------------------------------------------------------------------------
+    # Multi-stage schedule (lt_det/engine/stage_schedule.py): one run, several stages.
+    # A list of dicts, each {"NAME": str, "START_EPOCH": int (or "START_ITER": int),
+    # "OVERRIDES": [KEY, VALUE, ...] in config KEY/VALUE form, "REINIT": [module paths]}.
+    # Before the first stage's start the top-level config is in force. Epochs are
+    # ceil(num_train_images / SOLVER.IMS_PER_BATCH) iterations.
+    _C.LT.STAGES = []
+    # Module paths in the model (e.g. ["backbone"]) whose parameters are frozen and whose
+    # BatchNorm statistics are fixed; a stage may override it (cRT, LWS: ["backbone"]).
+    _C.LT.FREEZE = []
+    # training on a subset of classes (lt_det/data/class_subset.py)
+    # Classes left out of the training data, at the top level or in a stage's OVERRIDES
+    # (Li et al.'s three-stage recipe trains stage 2 on "the residual set with class 0
+    # removed"). The classifier keeps all its outputs; labels keep their ids.
+    _C.LT.CLASS_SUBSET = CN()
+    # Names (thing_classes of DATASETS.TRAIN) of classes whose samples are removed.
+    _C.LT.CLASS_SUBSET.REMOVE = []
+    # In (0, 1): also remove every class holding more than this share of the training
+    # images (n_c / N on the full training set); 0 turns the rule off.
+    _C.LT.CLASS_SUBSET.REMOVE_SHARE_ABOVE = 0.0
+
+    # ------------------------------------------------------------------------------------
+    # Classification input and batch augmentations (lt_det/data/, docs/tricks.md).
+    # ------------------------------------------------------------------------------------
     # Classification inputs (lt_det/data/classification/). Images are uint8 RGB (INPUT.FORMAT
     # "BGR" flips them); normalisation with MODEL.PIXEL_MEAN/STD happens in the model.
     _C.LT.CLS_INPUT = CN()
@@ -305,44 +379,14 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.CLS_INPUT.RRC_RATIO = (3.0 / 4.0, 4.0 / 3.0)
     # Images per batch at test time (all ranks together, like SOLVER.IMS_PER_BATCH).
     _C.LT.CLS_INPUT.TEST_IMS_PER_BATCH = 256
-    # ---- END issue 6 --------------------------------------------------------------------
-
-    # ---- BEGIN issue 7: bag of tricks (lt_det/tricks/, lt_det/solver/, docs/tricks.md) ----
-    # Mixup family, used by the "LTTricksClassifier" meta-architecture.
-    _C.LT.MIXUP = CN()
-    # "none", or a name in lt_det.data.MIXUP_REGISTRY: "InputMixup" (Zhang et al., ICLR
-    # 2018), "ManifoldMixup" (Verma et al., ICML 2019) or "Remix" (Chou et al., ECCV-W 2020).
-    _C.LT.MIXUP.NAME = "none"
-    # alpha of Beta(alpha, alpha), the distribution of the mixing coefficient lambda.
-    _C.LT.MIXUP.ALPHA = 1.0
-    # Manifold mixup: hidden states mixed after this backbone stage ("res2", "res3", ...) or
-    # after global pooling ("pool", the best location in Zhang et al., AAAI 2021).
-    _C.LT.MIXUP.LOCATION = "pool"
-    # Remix: kappa, the class-size ratio from which the label goes to the minority class.
-    _C.LT.MIXUP.REMIX_KAPPA = 3.0
-    # Remix: tau, the lambda threshold under which the minority label takes all the weight.
-    _C.LT.MIXUP.REMIX_TAU = 0.5
-
-    # Multi-stage schedule (lt_det/engine/stage_schedule.py): one run, several stages.
-    # A list of dicts, each {"NAME": str, "START_EPOCH": int (or "START_ITER": int),
-    # "OVERRIDES": [KEY, VALUE, ...] in config KEY/VALUE form, "REINIT": [module paths]}.
-    # Before the first stage's start the top-level config is in force. Epochs are
-    # ceil(num_train_images / SOLVER.IMS_PER_BATCH) iterations.
-    _C.LT.STAGES = []
-    # Module paths in the model (e.g. ["backbone"]) whose parameters are frozen and whose
-    # BatchNorm statistics are fixed; a stage may override it (cRT, LWS: ["backbone"]).
-    _C.LT.FREEZE = []
-
-    # Classifier re-training (decoupling, Kang et al., ICLR 2020).
-    _C.LT.CRT = CN()
-    # Module path of the classifier (re-initialised by a stage's REINIT, wrapped by LWS).
-    _C.LT.CRT.CLASSIFIER = "head"
-    # Learnable weight scaling: logits_j = f_j * head(x)_j with f_j learnt and the head frozen.
-    # Set it in a stage's OVERRIDES; the scales exist from the start (so checkpoints resume).
-    _C.LT.CRT.LWS = False
-    # Nearest class mean on L2-normalised pooled features at evaluation (Kang et al.):
-    # "none", "cosine" (cosine to the normalised class means) or "euclidean".
-    _C.LT.CRT.NCM = "none"
+    # Image files of detection and classification sets (lt_det/data/corrupt_images.py).
+    _C.LT.INPUT = CN()
+    # A truncated or unreadable image file: "error" (stop with one line naming the file) or
+    # "skip" (drop it with a warning that counts the files skipped so far). Detection skips in
+    # training only (a skipped test image would score as missed); classification drops the
+    # file from its batch in training and test.
+    _C.LT.INPUT.ON_CORRUPT = "error"
+    cfg.register_renamed_key("LT.CLS_INPUT.ON_CORRUPT", "LT.INPUT.ON_CORRUPT")
 
     # CAM-based balance-sampling augmentation (Zhang et al., AAAI 2021, Sec. 4.4).
     _C.LT.CAM_BS = CN()
@@ -359,23 +403,9 @@ def add_lt_config(cfg: CN) -> CN:
     # Where the images and their index are cached ("" = OUTPUT_DIR/cam_bs).
     _C.LT.CAM_BS.CACHE_DIR = ""
 
-    # Knowledge distillation (Hinton et al., 2015), loss (1 - w) CE + w T^2 KL(p_t^T || p_s^T).
-    _C.LT.DISTILL = CN()
-    # Teacher config file ("" disables distillation) and its weights.
-    _C.LT.DISTILL.TEACHER_CONFIG = ""
-    _C.LT.DISTILL.TEACHER_WEIGHTS = ""
-    # Temperature T.
-    _C.LT.DISTILL.TEMPERATURE = 1.0
-    # Weight w of the distillation term.
-    _C.LT.DISTILL.WEIGHT = 0.5
-
-    # Label smoothing ("LabelSmoothingCE" in LOSS_REGISTRY, He et al., CVPR 2019).
-    _C.MODEL.LT.LOSS.LABEL_SMOOTHING = CN()
-    # epsilon: probability mass taken from the true class.
-    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON = 0.1
-    # "all": q = (1 - eps) onehot + eps / K (the seed's code, GluonCV, torch); "others":
-    # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
-    _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
+    # ------------------------------------------------------------------------------------
+    # Training refinements (lt_det/solver/).
+    # ------------------------------------------------------------------------------------
 
     # Training refinements of He et al. (CVPR 2019), lt_det/solver/ and lt_det/modeling/backbone/.
     _C.LT.SOLVER = CN()
@@ -385,23 +415,7 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.SOLVER.REFERENCE_BATCH_SIZE = 256
     # No weight decay on biases and on normalisation layers' gamma and beta.
     _C.LT.SOLVER.NO_BIAS_DECAY = False
-    # Zero-gamma: the last norm layer of every residual block starts with gamma = 0.
-    _C.LT.SOLVER.ZERO_GAMMA = False
-    # ---- END issue 7 --------------------------------------------------------------------
-
-    # ---- BEGIN issue 14: training on a subset of classes (lt_det/data/class_subset.py) ----
-    # Classes left out of the training data, at the top level or in a stage's OVERRIDES
-    # (Li et al.'s three-stage recipe trains stage 2 on "the residual set with class 0
-    # removed"). The classifier keeps all its outputs; labels keep their ids.
-    _C.LT.CLASS_SUBSET = CN()
-    # Names (thing_classes of DATASETS.TRAIN) of classes whose samples are removed.
-    _C.LT.CLASS_SUBSET.REMOVE = []
-    # In (0, 1): also remove every class holding more than this share of the training
-    # images (n_c / N on the full training set); 0 turns the rule off.
-    _C.LT.CLASS_SUBSET.REMOVE_SHARE_ABOVE = 0.0
-    # ---- END issue 14 -------------------------------------------------------------------
     return cfg
-
 
 def get_lt_cfg() -> CN:
     """detectron2's default config with lt_det's keys added."""

@@ -1,26 +1,34 @@
 """Data loaders per task: the trainer picks them by the ``task`` of the training set's metadata."""
-from detectron2.data import (
-    MetadataCatalog,
-    build_detection_test_loader,
-    get_detection_dataset_dicts,
-)
+from typing import Callable, Dict, NamedTuple
+
+from detectron2.data import MetadataCatalog, build_detection_test_loader, get_detection_dataset_dicts
 from detectron2.data.build import trivial_batch_collator
-from detectron2.utils.registry import Registry
 
 from .class_subset import subset_dicts, training_class_subset
 from .detection_mapper import LTDatasetMapper
 from .resumable import SAMPLER_KEY, MappedDicts, build_resumable_train_loader, derive_seed, run_seed, seeded_rng
 from .samplers import build_lt_sampler, is_lt_sampler
+from .samplers.repeat_factor import warn_if_detectron2_rfs_repeats_nothing
 
-TASK_LOADER_REGISTRY = Registry("LT_TASK_LOADER")
-TASK_LOADER_REGISTRY.__doc__ = """
-Registry of data-loader builders keyed by the ``task`` metadata of a data set
-("detection" when absent, "classification" for classification sets).
 
-Call contract: the registered object has ``build_train_loader(cfg)`` and
-``build_test_loader(cfg, dataset_name)``, each returning an iterable of lists of dicts as
-detectron2's loaders do.
-"""
+class TaskLoaders(NamedTuple):
+    """The two loader builders of a task: ``train(cfg)`` and ``test(cfg, dataset_name)``, each
+    returning an iterable of batches as detectron2's loaders do."""
+
+    train: Callable
+    test: Callable
+
+
+# Loader builders keyed by the ``task`` metadata of a data set ("detection" when absent,
+# "classification" for classification sets; lt_det/data/classification/loader.py adds it).
+TASK_LOADERS: Dict[str, TaskLoaders] = {}
+
+
+def register_task_loaders(task: str, train: Callable, test: Callable) -> None:
+    """Add the loaders of ``task`` (registering a task twice is an error)."""
+    if task in TASK_LOADERS:
+        raise KeyError(f"Loaders of task {task!r} are already registered")
+    TASK_LOADERS[task] = TaskLoaders(train, test)
 
 
 def dataset_task(dataset_name: str) -> str:
@@ -86,26 +94,33 @@ def build_resumable_detection_train_loader(cfg):
     )
 
 
-@TASK_LOADER_REGISTRY.register()
-class detection:  # noqa: N801 - registered under the task's name
-    """detectron2's detection loaders, with lt_det's samplers when one is configured and
-    ``LTDatasetMapper`` (a corrupt image is named, or skipped in training with
-    ``LT.INPUT.ON_CORRUPT 'skip'``); training batches are resumable exactly."""
+def build_detection_loader(cfg):
+    """Detection training loader: resumable exactly, lt_det's samplers when one is configured,
+    ``LTDatasetMapper`` (a corrupt image is named, or skipped with ``LT.INPUT.ON_CORRUPT``)."""
+    if cfg.DATALOADER.SAMPLER_TRAIN == "RepeatFactorTrainingSampler":
+        warn_if_detectron2_rfs_repeats_nothing(cfg)
+    return build_resumable_detection_train_loader(cfg)
 
-    @staticmethod
-    def build_train_loader(cfg):
-        return build_resumable_detection_train_loader(cfg)
 
-    @staticmethod
-    def build_test_loader(cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name, mapper=LTDatasetMapper(cfg, False))
+def build_lt_detection_test_loader(cfg, dataset_name):
+    """detectron2's detection test loader with ``LTDatasetMapper`` (a corrupt image is named)."""
+    return build_detection_test_loader(cfg, dataset_name, mapper=LTDatasetMapper(cfg, False))
+
+
+register_task_loaders("detection", build_detection_loader, build_lt_detection_test_loader)
 
 
 def build_train_loader(cfg):
     """Training loader for ``cfg.DATASETS.TRAIN`` chosen by the data set's task."""
-    return TASK_LOADER_REGISTRY.get(dataset_task(cfg.DATASETS.TRAIN[0])).build_train_loader(cfg)
+    return _loaders(dataset_task(cfg.DATASETS.TRAIN[0])).train(cfg)
 
 
 def build_test_loader(cfg, dataset_name: str):
     """Test loader for ``dataset_name`` chosen by the data set's task."""
-    return TASK_LOADER_REGISTRY.get(dataset_task(dataset_name)).build_test_loader(cfg, dataset_name)
+    return _loaders(dataset_task(dataset_name)).test(cfg, dataset_name)
+
+
+def _loaders(task: str) -> TaskLoaders:
+    if task not in TASK_LOADERS:
+        raise KeyError(f"No data loaders for task {task!r}; known tasks: {sorted(TASK_LOADERS)}")
+    return TASK_LOADERS[task]

@@ -7,10 +7,10 @@ Manifold mixup (Verma et al., ICML 2019) mixes hidden states ``h`` instead of ``
 location (a backbone stage's output, or the pooled features; Zhang et al., AAAI 2021 find
 "pool" best on long-tailed CIFAR). Remix (``remix.py``) changes only the label weights.
 
-A mixup strategy is registered in ``MIXUP_REGISTRY`` and selected by ``LT.MIXUP.NAME``; the
+A mixup strategy is registered in ``MIXUP_REGISTRY`` and selected by ``MODEL.LT.MIXUP.NAME``; the
 ``LTTricksClassifier`` meta-architecture calls it in place of its plain training forward.
 Fine-tuning without mixup for the last epochs is a stage of ``LT.STAGES`` that sets
-``LT.MIXUP.NAME`` to "none".
+``MODEL.LT.MIXUP.NAME`` to "none".
 """
 from typing import Callable, Dict, Optional, Union
 
@@ -24,7 +24,7 @@ MIXUP_REGISTRY.__doc__ = """
 Registry of mixup strategies (training forward passes of a classifier).
 
 Call contract: the registered class is ``@configurable`` and built as ``cls(cfg)``; its
-``from_config`` maps ``cfg.LT.MIXUP.*`` to keyword arguments. The instance is called as
+``from_config`` maps ``cfg.MODEL.LT.MIXUP.*`` to keyword arguments. The instance is called as
 ``strategy(model, images, labels) -> {"loss_cls": Tensor}`` where ``model`` offers the
 ``LTClassifier`` API (docs/classification.md): ``extract_features``, ``classify``,
 ``losses``, ``backbone``, ``pool``, ``in_feature``; ``images`` are the preprocessed float
@@ -83,7 +83,7 @@ class MixupBase:
 
     def __init__(self, *, alpha: float = 1.0, seed: Optional[int] = None):
         if alpha < 0:
-            raise ValueError(f"LT.MIXUP.ALPHA must be >= 0, got {alpha}")
+            raise ValueError(f"MODEL.LT.MIXUP.ALPHA must be >= 0, got {alpha}")
         self.alpha = float(alpha)
         self._rng = np.random.default_rng(seed)
         self._torch_gen = torch.Generator().manual_seed(int(self._rng.integers(2**31)))
@@ -108,7 +108,7 @@ class InputMixup(MixupBase):
 
     @classmethod
     def from_config(cls, cfg):
-        return {"alpha": cfg.LT.MIXUP.ALPHA, "seed": None if cfg.SEED < 0 else cfg.SEED}
+        return {"alpha": cfg.MODEL.LT.MIXUP.ALPHA, "seed": None if cfg.SEED < 0 else cfg.SEED}
 
     def label_weights(self, lam: float, labels_a, labels_b) -> Union[float, torch.Tensor]:
         """Weight of ``labels_a`` in the loss (mixup: ``lam``; Remix overrides this)."""
@@ -128,11 +128,11 @@ def forward_backbone_mixing_at(backbone, images: torch.Tensor, location: str, ou
     if not all(hasattr(backbone, a) for a in ("stem", "stages", "stage_names")):
         raise ValueError(
             f"Manifold mixup at {location!r} needs a backbone with stem/stages/stage_names "
-            "(detectron2's ResNet); set LT.MIXUP.LOCATION to 'pool' for other backbones"
+            "(detectron2's ResNet); set MODEL.LT.MIXUP.LOCATION to 'pool' for other backbones"
         )
     names = list(backbone.stage_names)
     if location not in names + ["stem"]:
-        raise ValueError(f"LT.MIXUP.LOCATION {location!r} is not one of {['stem'] + names + ['pool']}")
+        raise ValueError(f"MODEL.LT.MIXUP.LOCATION {location!r} is not one of {['stem'] + names + ['pool']}")
     x = backbone.stem(images)
     if location == "stem":
         x = mixer(x)
@@ -163,8 +163,8 @@ class ManifoldMixup(MixupBase):
     @classmethod
     def from_config(cls, cfg):
         return {
-            "alpha": cfg.LT.MIXUP.ALPHA,
-            "location": cfg.LT.MIXUP.LOCATION,
+            "alpha": cfg.MODEL.LT.MIXUP.ALPHA,
+            "location": cfg.MODEL.LT.MIXUP.LOCATION,
             "seed": None if cfg.SEED < 0 else cfg.SEED,
         }
 
@@ -183,11 +183,11 @@ class ManifoldMixup(MixupBase):
 
 
 def build_mixup(cfg):
-    """The strategy named by ``cfg.LT.MIXUP.NAME``, or None for "none"."""
-    name = cfg.LT.MIXUP.NAME
+    """The strategy named by ``cfg.MODEL.LT.MIXUP.NAME``, or None for "none"."""
+    name = cfg.MODEL.LT.MIXUP.NAME
     if name in ("", "none", "None"):
         return None
     if name not in MIXUP_REGISTRY:
         known = ", ".join(sorted(k for k, _ in MIXUP_REGISTRY))
-        raise KeyError(f"Unknown LT.MIXUP.NAME {name!r}; use 'none' or one of: {known}")
+        raise KeyError(f"Unknown MODEL.LT.MIXUP.NAME {name!r}; use 'none' or one of: {known}")
     return MIXUP_REGISTRY.get(name)(cfg)

@@ -67,7 +67,7 @@ class Remix(InputMixup):
     ):
         super().__init__(alpha=alpha, seed=seed)
         if kappa < 1:
-            raise ValueError(f"LT.MIXUP.REMIX_KAPPA must be >= 1, got {kappa}")
+            raise ValueError(f"MODEL.LT.MIXUP.REMIX_KAPPA must be >= 1, got {kappa}")
         self.class_counts = torch.as_tensor(np.asarray(class_counts), dtype=torch.float64)
         self.kappa = float(kappa)
         self.tau = float(tau)
@@ -77,9 +77,9 @@ class Remix(InputMixup):
         stats = class_stats_from_metadata(cfg.DATASETS.TRAIN)
         return {
             "class_counts": stats.image_count,
-            "alpha": cfg.LT.MIXUP.ALPHA,
-            "kappa": cfg.LT.MIXUP.REMIX_KAPPA,
-            "tau": cfg.LT.MIXUP.REMIX_TAU,
+            "alpha": cfg.MODEL.LT.MIXUP.ALPHA,
+            "kappa": cfg.MODEL.LT.MIXUP.REMIX_KAPPA,
+            "tau": cfg.MODEL.LT.MIXUP.REMIX_TAU,
             "seed": None if cfg.SEED < 0 else cfg.SEED,
         }
 

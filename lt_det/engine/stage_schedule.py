@@ -28,8 +28,8 @@ What a stage may override, and what happens when it does (``APPLIERS``):
   the next stage with other SOLVER values, or to ``SOLVER.MAX_ITER``. Stages without
   SOLVER overrides keep the running schedule (so DRW at epoch 160 of 200 keeps the
   global steps);
-* ``LT.MIXUP.*``: the model's mixup strategy; ``LT.FREEZE``: frozen modules;
-  ``LT.CRT.LWS`` / ``LT.CRT.NCM``: LWS scaling on / off, NCM at evaluation.
+* ``MODEL.LT.MIXUP.*``: the model's mixup strategy; ``LT.FREEZE``: frozen modules;
+  ``MODEL.LT.CLASSIFIER.LWS`` / ``MODEL.LT.CLASSIFIER.NCM``: LWS scaling on / off, NCM at evaluation.
 
 ``REINIT`` modules are re-initialised when a stage starts during training (not when a run
 resumes inside it: the checkpoint holds the re-trained weights). On resume the stage in
@@ -44,7 +44,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from detectron2.engine import HookBase
 
-from ..modeling.freeze import freeze_modules, reinit_modules, unwrap
+from ..modeling.freeze import freeze_modules, get_module, reinit_modules, resettable_modules, unwrap
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,10 @@ SOLVER_SCHEDULE_KEYS = (
     "SOLVER.NUM_DECAYS",
     "SOLVER.RESCALE_INTERVAL",
 )
+
+
+# detectron2's own training samplers (built by detectron2 when SAMPLER_TRAIN names one).
+D2_SAMPLERS = ("TrainingSampler", "RepeatFactorTrainingSampler", "RandomSubsetTrainingSampler")
 
 
 @dataclass
@@ -287,17 +291,17 @@ class StageScheduleHook(HookBase):
         from ..modeling.classifier_heads import LWSHead
 
         heads = [m for m in self.model.modules() if isinstance(m, LWSHead)]
-        if cfg.LT.CRT.LWS and not heads:
-            raise ValueError("LT.CRT.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
+        if cfg.MODEL.LT.CLASSIFIER.LWS and not heads:
+            raise ValueError("MODEL.LT.CLASSIFIER.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
         for h in heads:
-            h.set_active(cfg.LT.CRT.LWS)
+            h.set_active(cfg.MODEL.LT.CLASSIFIER.LWS)
 
     def _apply_ncm(self, cfg, k, fresh):
         model = self.model
-        if cfg.LT.CRT.NCM != "none" and not hasattr(model, "ncm_metric"):
-            raise ValueError("LT.CRT.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+        if cfg.MODEL.LT.CLASSIFIER.NCM != "none" and not hasattr(model, "ncm_metric"):
+            raise ValueError("MODEL.LT.CLASSIFIER.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
         if hasattr(model, "ncm_metric"):
-            model.ncm_metric = cfg.LT.CRT.NCM
+            model.ncm_metric = cfg.MODEL.LT.CLASSIFIER.NCM
 
     def _apply_mixup(self, cfg, k, fresh):
         from ..data.mixup import build_mixup
@@ -307,16 +311,19 @@ class StageScheduleHook(HookBase):
         if not hasattr(model, "mixup"):
             if mixup is None:
                 return
-            raise ValueError("LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+            raise ValueError("MODEL.LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
         model.mixup = mixup
 
-    def _apply_loss(self, cfg, k, fresh):
+    @staticmethod
+    def _stage_losses(model, cfg):
+        """``(path, old, new)`` for every ``ClassificationLoss`` of ``model``, ``new`` built
+        from ``cfg``; an error when the model has none or a new one has another shape."""
         from ..losses import ClassificationLoss, build_loss
 
-        model = self.model
         targets = [(n, m) for n, m in model.named_modules() if isinstance(m, ClassificationLoss)]
         if not targets:
             raise ValueError("A stage overrides MODEL.LT.LOSS but the model has no lt_det ClassificationLoss")
+        out = []
         for name, old in targets:
             new = build_loss(cfg, old.num_classes, old.use_background, old.class_stats)
             if new.num_logits() != old.num_logits():
@@ -324,6 +331,12 @@ class StageScheduleHook(HookBase):
                     f"Stage loss {cfg.MODEL.LT.LOSS.NAME} needs {new.num_logits()} logits but the "
                     f"model's classifier has {old.num_logits()}; switch between losses of one kind"
                 )
+            out.append((name, old, new))
+        return out
+
+    def _apply_loss(self, cfg, k, fresh):
+        model = self.model
+        for name, old, new in self._stage_losses(model, cfg):
             ref = next(iter(list(old.buffers()) + list(model.parameters())), None)
             if ref is not None:
                 new = new.to(ref.device)
@@ -371,6 +384,61 @@ class StageScheduleHook(HookBase):
         # LTTrainer and detectron2's SimpleTrainer both have the public reset_data_loader.
         build = self._build_train_loader or self.trainer.build_train_loader
         self.trainer.reset_data_loader(lambda: build(cfg))
+
+    # ---------------------------------------------------------------- validation
+    def validate(self, model) -> None:
+        """Check every stage against ``model`` before training starts, so a bad stage fails
+        at the start of the run instead of at its boundary: frozen and re-initialised module
+        paths, LWS / NCM / mixup needs, the stage's losses (built, shape-checked), its LR
+        schedule (built on a stand-in optimizer) and its sampler and training sets. Changes
+        nothing. ``LTTrainer`` calls it when it builds its hooks.
+
+        Not checked here: what needs the stage's data loaded (the sampler's own arguments on
+        the data, CAM-BS generation) is built when the stage begins.
+        """
+        import torch
+        from detectron2.data import DatasetCatalog
+        from detectron2.solver import build_lr_scheduler
+
+        from ..data.mixup import build_mixup
+        from ..data.samplers import is_lt_sampler
+        from ..modeling.classifier_heads import LWSHead
+
+        model = unwrap(model)
+        has_lws = any(isinstance(m, LWSHead) for m in model.modules())
+        for k in range(-1, len(self.stages)):
+            cfg, prev = self.cfg_of(k), self.cfg_of(k - 1) if k >= 0 else None
+            where = "the top-level config" if k < 0 else f"stage {self.stages[k].name!r}"
+            try:
+                for path in cfg.LT.FREEZE:
+                    get_module(model, path)
+                if k >= 0 and self.stages[k].reinit:
+                    resettable_modules(model, self.stages[k].reinit)
+                if cfg.MODEL.LT.CLASSIFIER.LWS and not has_lws:
+                    raise ValueError("MODEL.LT.CLASSIFIER.LWS needs MODEL.META_ARCHITECTURE 'LTTricksClassifier' (it builds the LWS scales)")
+                if cfg.MODEL.LT.CLASSIFIER.NCM != "none" and not hasattr(model, "ncm_metric"):
+                    raise ValueError("MODEL.LT.CLASSIFIER.NCM needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+                if build_mixup(cfg) is not None and not hasattr(model, "mixup"):
+                    raise ValueError("MODEL.LT.MIXUP needs MODEL.META_ARCHITECTURE 'LTTricksClassifier'")
+                if k < 0:
+                    continue
+                if _changed(prev, cfg, ["MODEL.LT.LOSS."]):
+                    self._stage_losses(model, cfg)
+                if _changed(prev, cfg, SOLVER_SCHEDULE_KEYS):
+                    stand_in = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.SOLVER.BASE_LR)
+                    (self._build_lr_scheduler or build_lr_scheduler)(cfg, stand_in)
+                sampler = cfg.DATALOADER.SAMPLER_TRAIN
+                if not is_lt_sampler(sampler) and sampler not in D2_SAMPLERS:
+                    raise ValueError(
+                        f"DATALOADER.SAMPLER_TRAIN {sampler!r} is neither one of lt_det's samplers "
+                        f"nor one of detectron2's {sorted(D2_SAMPLERS)}"
+                    )
+                for name in cfg.DATASETS.TRAIN:
+                    if name not in DatasetCatalog.list():
+                        raise ValueError(f"DATASETS.TRAIN names unknown data set {name!r}")
+            except (KeyError, ValueError) as e:
+                msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+                raise ValueError(f"LT.STAGES: {where}: {msg}") from None
 
     # ----------------------------------------------------------------- hook API
     def _enter(self, k: int, fresh: bool) -> None:
@@ -422,10 +490,10 @@ class StageScheduleHook(HookBase):
 # before the data (CAM-BS generates images with the stage's model).
 APPLIERS = [
     Applier("freeze", ["LT.FREEZE"], StageScheduleHook._apply_freeze, always=True),
-    Applier("lws", ["LT.CRT.LWS"], StageScheduleHook._apply_lws, always=True),
-    Applier("ncm", ["LT.CRT.NCM"], StageScheduleHook._apply_ncm),
+    Applier("lws", ["MODEL.LT.CLASSIFIER.LWS"], StageScheduleHook._apply_lws, always=True),
+    Applier("ncm", ["MODEL.LT.CLASSIFIER.NCM"], StageScheduleHook._apply_ncm),
     Applier("loss", ["MODEL.LT.LOSS."], StageScheduleHook._apply_loss),
-    Applier("mixup", ["LT.MIXUP."], StageScheduleHook._apply_mixup),
+    Applier("mixup", ["MODEL.LT.MIXUP."], StageScheduleHook._apply_mixup),
     Applier("lr schedule", SOLVER_SCHEDULE_KEYS, StageScheduleHook._apply_solver),
     Applier(
         "data loader",
@@ -438,6 +506,6 @@ APPLIERS = [
 def build_stage_schedule_hook(cfg) -> Optional[StageScheduleHook]:
     """The hook for ``cfg.LT.STAGES``, or None when the config has no stages and no
     frozen modules (nothing to do)."""
-    if not cfg.LT.STAGES and not cfg.LT.FREEZE and not cfg.LT.CRT.LWS:
+    if not cfg.LT.STAGES and not cfg.LT.FREEZE and not cfg.MODEL.LT.CLASSIFIER.LWS:
         return None
     return StageScheduleHook.from_config(cfg)

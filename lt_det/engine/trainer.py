@@ -26,7 +26,7 @@ class LTTrainer(DefaultTrainer):
     """detectron2's ``DefaultTrainer`` with lt_det's data loaders, samplers and evaluators.
 
     * data loaders are chosen by the training set's ``task`` metadata
-      (``lt_det.data.TASK_LOADER_REGISTRY``); samplers named in ``DATALOADER.SAMPLER_TRAIN``
+      (``lt_det.data.TASK_LOADERS``); samplers named in ``DATALOADER.SAMPLER_TRAIN``
       come from ``lt_det.data.samplers.SAMPLER_REGISTRY`` when registered there;
     * evaluators are chosen by the test set's ``evaluator_type`` metadata
       (``lt_det.evaluation.EVALUATOR_REGISTRY``);
@@ -114,6 +114,9 @@ class LTTrainer(DefaultTrainer):
             ret.insert(0, IterationSeed(self.cfg.SEED))
         stage_hook = build_stage_schedule_hook(self.cfg)  # LT.STAGES / LT.FREEZE (bag of tricks)
         if stage_hook is not None:
+            # Every stage is checked against the model now, before the first iteration, so
+            # a bad stage fails when the run starts instead of at its boundary.
+            stage_hook.validate(self.model)
             # Right after the LR scheduler (so a stage's schedule starts on its first
             # iteration), before checkpointing and evaluation (so a checkpoint written at a
             # boundary already holds the stage's state).

@@ -2,7 +2,7 @@
 
 Reports, in percent, top-1 and top-5 accuracy over the test images, the mean of per-class
 accuracies, and the mean per-class accuracy of the many-shot (> 100 training images),
-medium-shot (20-100) and few-shot (< 20) classes, the split of Liu et al. (CVPR 2019) that
+medium-shot (20-100) and few-shot (< 20) classes (cut-offs: ``LT.EVAL.SHOT_SPLIT``), the split of Liu et al. (CVPR 2019) that
 the long-tail literature reports. Training counts are those of ``cfg.DATASETS.TRAIN``
 (its metadata's class statistics), never of the test set. It also writes a per-class CSV
 and a plot of per-class accuracy against training count.
@@ -14,7 +14,7 @@ import csv
 import logging
 import os
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -24,27 +24,40 @@ from detectron2.utils import comm
 
 from ..data.classification.batch import ImageBatch
 from ..data.classification.dataset import classification_class_stats
-from .build import EVALUATOR_REGISTRY
+from .build import register_evaluator
 
 logger = logging.getLogger(__name__)
 
-# Shot groups by training images per class (Liu et al., 2019): many > 100, few < 20.
-MANY_SHOT_MIN = 101
-FEW_SHOT_MAX = 19
+# Shot groups by training images per class (Liu et al., 2019): few < 20 <= medium <= 100 <
+# many; LT.EVAL.SHOT_SPLIT changes the two cut-offs (small sets, multi-stage recipes).
+SHOT_SPLIT = (20, 100)
 TOPK = 5
 
 
-def shot_group(train_count: int) -> str:
-    """'many' (> 100 training images), 'medium' (20-100) or 'few' (< 20)."""
-    if train_count >= MANY_SHOT_MIN:
+def check_shot_split(split: Sequence[int]) -> Tuple[int, int]:
+    """``(few_below, many_above)`` as ints, or a one-line error naming the key."""
+    if len(split) != 2 or not 0 < int(split[0]) <= int(split[1]) + 1:
+        raise ValueError(
+            f"LT.EVAL.SHOT_SPLIT must be (few_below, many_above) with 0 < few_below <= "
+            f"many_above + 1 (few: n < few_below, many: n > many_above), got {tuple(split)}"
+        )
+    return int(split[0]), int(split[1])
+
+
+def shot_group(train_count: int, split: Sequence[int] = SHOT_SPLIT) -> str:
+    """'many' (> split[1] training images), 'medium' or 'few' (< split[0]); Liu et al.'s
+    default split (20, 100): many > 100, medium 20-100, few < 20."""
+    few_below, many_above = split
+    if train_count > many_above:
         return "many"
-    if train_count > FEW_SHOT_MAX:
+    if train_count >= few_below:
         return "medium"
     return "few"
 
 
 def classification_metrics(
-    labels: np.ndarray, topk: np.ndarray, train_counts: Sequence[int]
+    labels: np.ndarray, topk: np.ndarray, train_counts: Sequence[int],
+    shot_split: Sequence[int] = SHOT_SPLIT,
 ) -> Dict[str, object]:
     """Metrics from ground truth and the top-k predictions of each test image.
 
@@ -52,6 +65,7 @@ def classification_metrics(
         labels: ``[N]`` ground-truth labels.
         topk: ``[N, k]`` predicted labels, best first (k >= 1).
         train_counts: training images per class, ``[C]``.
+        shot_split: ``(few_below, many_above)`` cut-offs of the shot groups.
 
     Returns:
         ``metrics`` (top1, top5, mean_class_acc, many, medium, few, in percent; NaN where a
@@ -69,7 +83,8 @@ def classification_metrics(
     num_correct = np.bincount(labels, weights=correct1, minlength=num_classes).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         class_acc = np.where(num_test > 0, num_correct / np.maximum(num_test, 1), np.nan)
-    groups = [shot_group(int(n)) for n in counts]
+    split = check_shot_split(shot_split)
+    groups = [shot_group(int(n), split) for n in counts]
 
     def pct(x):
         return float(100.0 * x) if np.isfinite(x) else float("nan")
@@ -113,7 +128,8 @@ def write_per_class_csv(per_class: List[dict], class_names: Sequence[str], path:
             ])
 
 
-def plot_per_class_accuracy(per_class: List[dict], metrics: Dict[str, float], path: str) -> None:
+def plot_per_class_accuracy(per_class: List[dict], metrics: Dict[str, float], path: str,
+                            shot_split: Sequence[int] = SHOT_SPLIT) -> None:
     """Scatter of per-class accuracy against training count (log x), shot boundaries marked."""
     import matplotlib
 
@@ -129,8 +145,8 @@ def plot_per_class_accuracy(per_class: List[dict], metrics: Dict[str, float], pa
             [max(r["train_count"], 0.8) for r in sel], [r["accuracy"] for r in sel], s=12,
             c=colour, label=f"{group}: {metrics[group]:.1f}%", alpha=0.8,
         )
-    ax.axvline(FEW_SHOT_MAX + 0.5, color="grey", ls="--", lw=0.8)
-    ax.axvline(MANY_SHOT_MIN - 0.5, color="grey", ls="--", lw=0.8)
+    ax.axvline(shot_split[0] - 0.5, color="grey", ls="--", lw=0.8)
+    ax.axvline(shot_split[1] + 0.5, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log")
     ax.set_ylim(-3, 103)
     ax.set_xlabel("training images of the class (log scale)")
@@ -142,8 +158,7 @@ def plot_per_class_accuracy(per_class: List[dict], metrics: Dict[str, float], pa
     plt.close(fig)
 
 
-@EVALUATOR_REGISTRY.register()
-class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the evaluator_type
+class LTClassificationEvaluator(DatasetEvaluator):
     """Top-1/top-5 and many/medium/few accuracy of a classifier (see the module docstring).
 
     ``process`` takes the loader's batch (an ``ImageBatch`` or a list of dicts with
@@ -153,6 +168,8 @@ class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the 
     Args:
         dataset_name: the test set (for its class names).
         train_counts: training images per class (the many/medium/few split).
+        shot_split: ``(few_below, many_above)``: few < few_below <= medium <= many_above <
+            many (``LT.EVAL.SHOT_SPLIT``, default (20, 100)).
         output_dir: where to write ``per_class_accuracy.csv`` and ``.png`` (None: nowhere).
         write_csv, write_plot: whether to write them.
     """
@@ -164,9 +181,11 @@ class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the 
         output_dir: Optional[str] = None,
         write_csv: bool = True,
         write_plot: bool = True,
+        shot_split: Sequence[int] = SHOT_SPLIT,
     ):
         self.dataset_name = dataset_name
         self.train_counts = [int(n) for n in train_counts]
+        self.shot_split = check_shot_split(shot_split)
         self.output_dir = output_dir
         self.write_csv = write_csv
         self.write_plot = write_plot
@@ -190,6 +209,7 @@ class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the 
             output_dir=output_dir,
             write_csv=cfg.LT.EVAL.PER_CLASS_CSV,
             write_plot=cfg.LT.EVAL.PLOTS,
+            shot_split=cfg.LT.EVAL.SHOT_SPLIT,
         )
 
     def reset(self):
@@ -218,14 +238,15 @@ class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the 
         if not labels:
             logger.warning("[lt_classification] %s: no predictions were processed", self.dataset_name)
             return {}
-        result = classification_metrics(np.concatenate(labels), np.concatenate(topk), self.train_counts)
+        result = classification_metrics(np.concatenate(labels), np.concatenate(topk), self.train_counts, self.shot_split)
         metrics, per_class = result["metrics"], result["per_class"]
         if self.output_dir:
             os.makedirs(self.output_dir, exist_ok=True)
             if self.write_csv:
                 write_per_class_csv(per_class, self.class_names, os.path.join(self.output_dir, "per_class_accuracy.csv"))
             if self.write_plot:
-                plot_per_class_accuracy(per_class, metrics, os.path.join(self.output_dir, "per_class_accuracy.png"))
+                plot_per_class_accuracy(per_class, metrics, os.path.join(self.output_dir, "per_class_accuracy.png"),
+                                        self.shot_split)
         groups = {g: sum(r["group"] == g for r in per_class) for g in ("many", "medium", "few")}
         logger.info(
             "[lt_classification] %s: %d test images; classes per group: %s",
@@ -235,4 +256,4 @@ class lt_classification(DatasetEvaluator):  # noqa: N801 - registered under the 
 
 
 # The evaluator under a descriptive name (the registry key is the metadata's evaluator_type).
-LTClassificationEvaluator = lt_classification
+register_evaluator("lt_classification", LTClassificationEvaluator)

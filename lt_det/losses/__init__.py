@@ -1,4 +1,5 @@
 from .base import ClassificationLoss
+from .distributed import all_reduce_sum
 from .build import LOSS_REGISTRY, build_loss
 
 # Importing each loss file registers it in LOSS_REGISTRY.
@@ -20,9 +21,11 @@ from .seesaw import Seesaw
 from .sigmoid_base import SigmoidClassificationLoss
 from .sigmoid_bce import SigmoidBCE
 from .softmax_ce import SoftmaxCE
+from .weighted_ce import WeightedSoftmaxCE
 
 __all__ = [
     "ClassificationLoss",
+    "all_reduce_sum",
     "LOSS_REGISTRY",
     "build_loss",
     "BAGS",
@@ -47,4 +50,5 @@ __all__ = [
     "SigmoidClassificationLoss",
     "SigmoidBCE",
     "SoftmaxCE",
+    "WeightedSoftmaxCE",
 ]

@@ -1,7 +1,8 @@
 """Base class of lt_det's classification losses (see ``LOSS_REGISTRY`` for the contract)."""
-from typing import Optional
+from typing import ClassVar, Dict, Optional
 
 import torch
+from detectron2.config import configurable
 from torch import nn
 
 from ..data.class_stats import ClassStats
@@ -10,15 +11,28 @@ from ..data.class_stats import ClassStats
 class ClassificationLoss(nn.Module):
     """A classification loss that also tells the classifier its shape and score rule.
 
-    Subclasses implement ``forward`` and, when they differ from softmax with
-    ``num_classes (+1)`` logits, ``num_logits`` and ``predict_probs``.
+    The shared part of every loss lives here: the ``@configurable`` mapping from the config
+    (``from_config`` = these three arguments + the subclass's ``hyperparameters(cfg)``), the
+    empty-batch guard (``forward`` returns a graph-connected 0 on an empty batch, else
+    ``batch_loss``), and the checks below. A subclass implements ``batch_loss`` (or
+    ``forward`` when it must run on empty batches too, e.g. to take part in an all-reduce),
+    its own typed constructor with its hyperparameters (``**kwargs``: these arguments), and,
+    when it differs from softmax over ``num_classes (+1)`` logits, ``num_logits`` and
+    ``predict_probs``.
 
     Args:
         num_classes: number of foreground classes C.
         use_background: detection mode: labels in [0, C] with C the background.
         class_stats: per-class training statistics (image and instance counts).
+
+    Attributes:
+        detection: False for a loss that has no form with a background label (its
+            constructor then rejects ``use_background=True`` with a one-line error).
     """
 
+    detection: ClassVar[bool] = True
+
+    @configurable
     def __init__(
         self,
         *,
@@ -29,9 +43,28 @@ class ClassificationLoss(nn.Module):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        if use_background and not self.detection:
+            raise ValueError(
+                f"{type(self).__name__} has no detection form (no background label); "
+                "use it in the classification branch (MODEL.META_ARCHITECTURE LTClassifier)"
+            )
         self.num_classes = int(num_classes)
         self.use_background = bool(use_background)
         self.class_stats = class_stats
+
+    @classmethod
+    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
+        return {
+            "num_classes": num_classes,
+            "use_background": use_background,
+            "class_stats": class_stats,
+            **cls.hyperparameters(cfg),
+        }
+
+    @classmethod
+    def hyperparameters(cls, cfg) -> Dict[str, object]:
+        """The loss's own constructor arguments from ``cfg.MODEL.LT.LOSS.<NAME>`` (none here)."""
+        return {}
 
     def num_logits(self) -> int:
         """Columns the classifier must output (softmax default: C, plus 1 for background)."""
@@ -42,4 +75,10 @@ class ClassificationLoss(nn.Module):
         return torch.softmax(logits, dim=-1)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if logits.shape[0] == 0:  # no sample: a zero that keeps the graph (and its dtype)
+            return logits.sum() * 0.0
+        return self.batch_loss(logits, labels)
+
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The scalar loss of a non-empty batch."""
         raise NotImplementedError

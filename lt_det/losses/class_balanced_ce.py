@@ -1,19 +1,13 @@
 """Class-balanced softmax cross-entropy (effective number of samples)."""
-from typing import Optional
-
-import torch
-from torch.nn import functional as F
-
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
-from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import class_balanced_weights, require_counts, with_background
+from .reweighting import class_balanced_weights, require_counts
+from .weighted_ce import WeightedSoftmaxCE
 
 
 @LOSS_REGISTRY.register()
-class ClassBalancedCE(ClassificationLoss):
+class ClassBalancedCE(WeightedSoftmaxCE):
     """Class-balanced softmax CE, Cui et al., "Class-Balanced Loss Based on Effective
     Number of Samples", CVPR 2019.
 
@@ -24,39 +18,19 @@ class ClassBalancedCE(ClassificationLoss):
     Args:
         beta: effective-number hyperparameter in [0, 1) (0.999).
         background_weight: weight of the background label in detection (1.0).
-        class_stats: required (instance counts).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (instance counts).
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        beta: float = 0.999,
-        background_weight: float = 1.0,
-    ):
+    def __init__(self, *, beta: float = 0.999, background_weight: float = 1.0, **kwargs):
+        counts = require_counts(kwargs.get("class_stats"), "ClassBalancedCE")
         super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
+            weights=class_balanced_weights(counts, beta), background_weight=background_weight, **kwargs
         )
-        weights = class_balanced_weights(require_counts(class_stats, "ClassBalancedCE"), beta)
         self.beta = float(beta)
-        self.register_buffer(
-            "class_weight", with_background(weights, background_weight, use_background), False
-        )
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "beta": cfg.MODEL.LT.LOSS.CLASS_BALANCED_CE.BETA,
-            "background_weight": cfg.MODEL.LT.LOSS.CLASS_BALANCED_CE.BACKGROUND_WEIGHT,
-        }
-
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
-        return F.cross_entropy(logits, labels, weight=self.class_weight.to(logits.dtype))
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.CLASS_BALANCED_CE
+        return {"beta": c.BETA, "background_weight": c.BACKGROUND_WEIGHT}

@@ -1,19 +1,13 @@
 """Cost-sensitive (re-weighted) softmax cross-entropy."""
-from typing import Optional
-
-import torch
-from torch.nn import functional as F
-
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
-from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import cost_sensitive_weights, require_counts, with_background
+from .reweighting import cost_sensitive_weights, require_counts
+from .weighted_ce import WeightedSoftmaxCE
 
 
 @LOSS_REGISTRY.register()
-class CSCE(ClassificationLoss):
+class CSCE(WeightedSoftmaxCE):
     """Cost-sensitive softmax cross-entropy, as in Zhang et al., "Bag of Tricks for
     Long-Tailed Visual Recognition with Deep Convolutional Neural Networks", AAAI 2021.
 
@@ -24,38 +18,19 @@ class CSCE(ClassificationLoss):
     Args:
         gamma: exponent of n_min / n_c (1.0).
         background_weight: weight of the background label in detection (1.0).
-        class_stats: required (instance counts).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (instance counts).
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        gamma: float = 1.0,
-        background_weight: float = 1.0,
-    ):
+    def __init__(self, *, gamma: float = 1.0, background_weight: float = 1.0, **kwargs):
+        counts = require_counts(kwargs.get("class_stats"), "CSCE")
         super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
+            weights=cost_sensitive_weights(counts, gamma), background_weight=background_weight, **kwargs
         )
-        weights = cost_sensitive_weights(require_counts(class_stats, "CSCE"), gamma)
-        self.register_buffer(
-            "class_weight", with_background(weights, background_weight, use_background), False
-        )
+        self.gamma = float(gamma)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "gamma": cfg.MODEL.LT.LOSS.CSCE.GAMMA,
-            "background_weight": cfg.MODEL.LT.LOSS.CSCE.BACKGROUND_WEIGHT,
-        }
-
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
-        return F.cross_entropy(logits, labels, weight=self.class_weight.to(logits.dtype))
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.CSCE
+        return {"gamma": c.GAMMA, "background_weight": c.BACKGROUND_WEIGHT}

@@ -3,7 +3,7 @@
 ``L = (1 - w) L_cls(z_s, y) + w T^2 KL(softmax(z_t / T) || softmax(z_s / T))``: the
 student's logits ``z_s`` follow the teacher's softened distribution; ``T^2`` keeps the
 gradient scale of the soft term independent of T. The teacher is a model built from its
-own config file and checkpoint (``LT.DISTILL.TEACHER_CONFIG`` / ``TEACHER_WEIGHTS``), kept
+own config file and checkpoint (``MODEL.LT.DISTILL.TEACHER_CONFIG`` / ``TEACHER_WEIGHTS``), kept
 frozen in eval mode.
 """
 import torch
@@ -31,9 +31,9 @@ def distillation_loss(
 ) -> torch.Tensor:
     """``(1 - w) * cls_loss + w * T^2 * KL`` (see the module docstring)."""
     if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"LT.DISTILL.WEIGHT must be in [0, 1], got {weight}")
+        raise ValueError(f"MODEL.LT.DISTILL.WEIGHT must be in [0, 1], got {weight}")
     if temperature <= 0:
-        raise ValueError(f"LT.DISTILL.TEMPERATURE must be > 0, got {temperature}")
+        raise ValueError(f"MODEL.LT.DISTILL.TEMPERATURE must be > 0, got {temperature}")
     return (1.0 - weight) * cls_loss + weight * distillation_kl(student_logits, teacher_logits, temperature)
 
 
@@ -66,8 +66,8 @@ class Teacher:
 
 
 def build_teacher(cfg, device):
-    """The teacher of ``cfg.LT.DISTILL`` (None when ``TEACHER_CONFIG`` is empty)."""
-    if not cfg.LT.DISTILL.TEACHER_CONFIG:
+    """The teacher of ``cfg.MODEL.LT.DISTILL`` (None when ``TEACHER_CONFIG`` is empty)."""
+    if not cfg.MODEL.LT.DISTILL.TEACHER_CONFIG:
         return None
     import os
 
@@ -76,19 +76,19 @@ def build_teacher(cfg, device):
 
     from ..config import get_lt_cfg
 
-    path = cfg.LT.DISTILL.TEACHER_CONFIG
+    path = cfg.MODEL.LT.DISTILL.TEACHER_CONFIG
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"LT.DISTILL.TEACHER_CONFIG {path!r} does not exist")
-    weights = cfg.LT.DISTILL.TEACHER_WEIGHTS
+        raise FileNotFoundError(f"MODEL.LT.DISTILL.TEACHER_CONFIG {path!r} does not exist")
+    weights = cfg.MODEL.LT.DISTILL.TEACHER_WEIGHTS
     if not weights or not os.path.isfile(weights):
         raise FileNotFoundError(
-            f"LT.DISTILL.TEACHER_WEIGHTS {weights!r} does not exist; train the teacher first"
+            f"MODEL.LT.DISTILL.TEACHER_WEIGHTS {weights!r} does not exist; train the teacher first"
         )
     tcfg = get_lt_cfg()
     tcfg.merge_from_file(path)
     tcfg.DATASETS.TRAIN = cfg.DATASETS.TRAIN
     tcfg.MODEL.DEVICE = str(device)
-    tcfg.LT.DISTILL.TEACHER_CONFIG = ""  # a teacher has no teacher
+    tcfg.MODEL.LT.DISTILL.TEACHER_CONFIG = ""  # a teacher has no teacher
     teacher = build_model(tcfg)
     DetectionCheckpointer(teacher).load(weights)
-    return Teacher(teacher, cfg.LT.DISTILL.TEMPERATURE, cfg.LT.DISTILL.WEIGHT)
+    return Teacher(teacher, cfg.MODEL.LT.DISTILL.TEMPERATURE, cfg.MODEL.LT.DISTILL.WEIGHT)

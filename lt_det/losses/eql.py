@@ -1,13 +1,10 @@
 """Equalization loss (EQL)."""
-from typing import Optional
-
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .build import LOSS_REGISTRY
 from .sigmoid_base import SigmoidClassificationLoss
 
@@ -45,25 +42,20 @@ class EQL(SigmoidClassificationLoss):
     (E = 0) and positives keep weight 1.
 
     Args:
-        lambda_: frequency threshold (> 0); 1.76e-3 on LVIS v0.5, 1.1e-3 on LVIS v1.
-        class_stats: required; ``image_frequency`` gives f_j (a class with no training
-            image has f_j = 0 and counts as tail).
+        lambda_: frequency threshold (>= 0); 1.76e-3 on LVIS v0.5, 1.1e-3 on LVIS v1.
+            0 makes no class tail (``f_j < 0`` never holds): plain sigmoid BCE, the
+            endpoint of a lambda sweep.
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required:
+            ``image_frequency`` gives f_j (a class with no training image has f_j = 0 and
+            counts as tail for every lambda > 0).
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        lambda_: float = 1.76e-3,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
-        if not lambda_ > 0:
-            raise ValueError(f"EQL needs MODEL.LT.LOSS.EQL.LAMBDA > 0, got {lambda_}")
+    def __init__(self, *, lambda_: float = 1.76e-3, **kwargs):
+        super().__init__(**kwargs)
+        class_stats = self.class_stats
+        if not lambda_ >= 0:
+            raise ValueError(f"EQL needs MODEL.LT.LOSS.EQL.LAMBDA >= 0, got {lambda_}")
         if class_stats is None:
             raise ValueError(
                 "EQL needs class statistics (image counts): register the training set with "
@@ -76,17 +68,10 @@ class EQL(SigmoidClassificationLoss):
         )
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "lambda_": cfg.MODEL.LT.LOSS.EQL.LAMBDA,
-        }
+    def hyperparameters(cls, cfg):
+        return {"lambda_": cfg.MODEL.LT.LOSS.EQL.LAMBDA}
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         targets = self.one_hot_targets(logits, labels)
         weights = eql_weights(labels, self.tail.to(logits.dtype), self.foreground(labels))
         loss = F.binary_cross_entropy_with_logits(

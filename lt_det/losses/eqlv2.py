@@ -1,22 +1,14 @@
 """Equalization loss v2 (EQLv2): gradient-guided re-weighting of sigmoid BCE."""
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
-from torch import distributed as dist
 from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-
-
-def _all_reduce_if_distributed(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum ``tensor`` over processes when torch.distributed runs with more than one."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        dist.all_reduce(tensor)
-    return tensor
+from .distributed import all_reduce_sum
 
 
 @LOSS_REGISTRY.register()
@@ -39,22 +31,13 @@ class EQLv2(ClassificationLoss):
 
     Args:
         gamma, mu, alpha: the paper's hyperparameters (12, 0.8, 4).
+        **kwargs: ``ClassificationLoss``'s arguments.
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats] = None,
-        gamma: float = 12.0,
-        mu: float = 0.8,
-        alpha: float = 4.0,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
+    def __init__(self, *, gamma: float = 12.0, mu: float = 0.8, alpha: float = 4.0, **kwargs):
+        super().__init__(**kwargs)
+        num_classes = self.num_classes
         self.gamma = float(gamma)
         self.mu = float(mu)
         self.alpha = float(alpha)
@@ -65,15 +48,9 @@ class EQLv2(ClassificationLoss):
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "gamma": cfg.MODEL.LT.LOSS.EQLV2.GAMMA,
-            "mu": cfg.MODEL.LT.LOSS.EQLV2.MU,
-            "alpha": cfg.MODEL.LT.LOSS.EQLV2.ALPHA,
-        }
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.EQLV2
+        return {"gamma": c.GAMMA, "mu": c.MU, "alpha": c.ALPHA}
 
     def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
         probs = torch.sigmoid(logits)
@@ -128,7 +105,7 @@ class EQLv2(ClassificationLoss):
         neg_sum.index_add_(0, fg_labels, -p_pos)
         count = pos_sum.new_full((1,), float(labels.numel()))
         stats = torch.cat([pos_sum * pos_w[:C].double(), neg_sum * neg_w[:C].double(), count])
-        stats = _all_reduce_if_distributed(stats)
+        stats = all_reduce_sum(stats)
         if stats[-1] == 0:  # an empty (global) batch carries no gradient information
             return
         self.pos_grad += stats[:C]

@@ -1,13 +1,10 @@
 """Federated loss: sigmoid BCE restricted to a sampled subset of classes per batch."""
-from typing import Optional
-
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .build import LOSS_REGISTRY
 from .sigmoid_base import SigmoidClassificationLoss
 
@@ -25,22 +22,14 @@ class Federated(SigmoidClassificationLoss):
     Args:
         num_sampled: size of S (50).
         freq_weight_power: exponent of the image counts (0.5).
-        class_stats: required (image counts).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (image counts).
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        num_sampled: int = 50,
-        freq_weight_power: float = 0.5,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
+    def __init__(self, *, num_sampled: int = 50, freq_weight_power: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        class_stats = self.class_stats
         if class_stats is None:
             raise ValueError(
                 "Federated loss needs class statistics (image counts): register the training "
@@ -60,14 +49,9 @@ class Federated(SigmoidClassificationLoss):
         )
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "num_sampled": cfg.MODEL.LT.LOSS.FEDERATED.NUM_CLASSES,
-            "freq_weight_power": cfg.MODEL.LT.LOSS.FEDERATED.FREQ_WEIGHT_POWER,
-        }
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.FEDERATED
+        return {"num_sampled": c.NUM_CLASSES, "freq_weight_power": c.FREQ_WEIGHT_POWER}
 
     def select_classes(self, labels: torch.Tensor) -> torch.Tensor:
         """``[C]`` float mask of the classes S that enter the loss for this batch."""
@@ -84,9 +68,7 @@ class Federated(SigmoidClassificationLoss):
                 mask[torch.multinomial(prob, missing, replacement=False)] = 1.0
         return mask
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         targets = self.one_hot_targets(logits, labels)
         mask = self.select_classes(labels).to(logits.dtype)
         loss = F.binary_cross_entropy_with_logits(

@@ -6,7 +6,6 @@ from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .build import LOSS_REGISTRY
 from .sigmoid_base import SigmoidClassificationLoss
 
@@ -14,8 +13,14 @@ from .sigmoid_base import SigmoidClassificationLoss
 def focal_term(z: torch.Tensor, gamma: float) -> torch.Tensor:
     """``sigmoid(z)^gamma softplus(z)``: the focal loss of a logit z whose target is 0
     (``-(1 - p_t)^gamma log p_t`` with ``p_t = 1 - sigmoid(z)``); a target of 1 is
-    ``focal_term(-z)``."""
-    return torch.sigmoid(z).pow(gamma) * F.softplus(z)
+    ``focal_term(-z)``.
+
+    ``sigmoid(z)^gamma`` is taken as ``exp(gamma * logsigmoid(z))``: ``sigmoid(z)`` underflows
+    to 0 for z below about -104 (float32) or -745 (float64), where the derivative of
+    ``pow`` with 0 < gamma < 1, ``gamma * 0^(gamma - 1)``, is infinite and the product with
+    ``softplus(z) = 0`` a NaN; the log form's derivative ``gamma sigmoid(-z) sigmoid(z)^gamma``
+    stays finite for every z."""
+    return torch.exp(gamma * F.logsigmoid(z)) * F.softplus(z)
 
 
 class _NegativeFocalSum(torch.autograd.Function):
@@ -81,21 +86,12 @@ class Focal(SigmoidClassificationLoss):
     Args:
         gamma: focusing exponent (2.0).
         alpha: weight of positives, ``1 - alpha`` for negatives (0.25); < 0 disables it.
+        **kwargs: ``ClassificationLoss``'s arguments.
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats] = None,
-        gamma: float = 2.0,
-        alpha: float = 0.25,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
+    def __init__(self, *, gamma: float = 2.0, alpha: float = 0.25, **kwargs):
+        super().__init__(**kwargs)
         if gamma < 0 or alpha > 1:
             raise ValueError(
                 f"Focal needs MODEL.LT.LOSS.FOCAL.GAMMA >= 0 and ALPHA <= 1, "
@@ -105,18 +101,10 @@ class Focal(SigmoidClassificationLoss):
         self.alpha = float(alpha)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "gamma": cfg.MODEL.LT.LOSS.FOCAL.GAMMA,
-            "alpha": cfg.MODEL.LT.LOSS.FOCAL.ALPHA,
-        }
+    def hyperparameters(cls, cfg):
+        return {"gamma": cfg.MODEL.LT.LOSS.FOCAL.GAMMA, "alpha": cfg.MODEL.LT.LOSS.FOCAL.ALPHA}
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         total = sigmoid_focal_sum(
             logits, labels, self.foreground(labels), self.gamma, self.alpha
         )

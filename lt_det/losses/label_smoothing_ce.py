@@ -1,12 +1,9 @@
 """Softmax cross-entropy with label smoothing (Szegedy et al., CVPR 2016; He et al.,
 "Bag of Tricks for Image Classification with CNNs", CVPR 2019)."""
-from typing import Optional
-
 import torch
 from detectron2.config import configurable
 from torch.nn import functional as F
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
 
@@ -38,19 +35,12 @@ class LabelSmoothingCE(ClassificationLoss):
     Args:
         epsilon: smoothing mass in [0, 1).
         spread: "all" (eps / K to every class) or "others" (eps / (K - 1) to the others).
+        **kwargs: ``ClassificationLoss``'s arguments.
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats] = None,
-        epsilon: float = 0.1,
-        spread: str = "all",
-    ):
-        super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
+    def __init__(self, *, epsilon: float = 0.1, spread: str = "all", **kwargs):
+        super().__init__(**kwargs)
         if not 0.0 <= epsilon < 1.0:
             raise ValueError(f"MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON must be in [0, 1), got {epsilon}")
         if spread not in ("all", "others"):
@@ -61,17 +51,10 @@ class LabelSmoothingCE(ClassificationLoss):
         self.spread = spread
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "epsilon": cfg.MODEL.LT.LOSS.LABEL_SMOOTHING.EPSILON,
-            "spread": cfg.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD,
-        }
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.LABEL_SMOOTHING
+        return {"epsilon": c.EPSILON, "spread": c.SPREAD}
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         q = smoothed_targets(labels, logits.shape[1], self.epsilon, self.spread).to(logits.dtype)
         return -(q * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()

@@ -1,27 +1,21 @@
 """LDAM: label-distribution-aware margin loss."""
-from typing import Optional
-
 import numpy as np
 import torch
 from detectron2.config import configurable
 from torch.nn import functional as F
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
+from .reweighting import fill_empty_classes, require_counts
 
 
 def ldam_margins(counts: np.ndarray, max_margin: float) -> np.ndarray:
     """``Delta_j = K / n_j^(1/4)`` with K such that ``max_j Delta_j = max_margin``.
 
-    A class with no sample counts as the smallest non-zero count (it gets the largest
-    margin) instead of an infinite one.
+    A class with no sample counts as the smallest non-zero count (``fill_empty_classes``: it
+    gets the largest margin) instead of an infinite one.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts[counts > 0]
-    n_min = positive.min() if positive.size else 1.0
-    inv = np.maximum(counts, n_min) ** -0.25
+    inv = fill_empty_classes(counts) ** -0.25
     return inv * (max_margin / inv.max())
 
 
@@ -39,41 +33,26 @@ class LDAM(ClassificationLoss):
     Args:
         max_margin: the largest margin (0.5).
         scale: s (30).
-        class_stats: required (instance counts n_j).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (instance counts n_j).
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        max_margin: float = 0.5,
-        scale: float = 30.0,
-    ):
-        super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
+    def __init__(self, *, max_margin: float = 0.5, scale: float = 30.0, **kwargs):
+        super().__init__(**kwargs)
         if max_margin < 0 or scale <= 0:
             raise ValueError(f"LDAM needs MAX_MARGIN >= 0 and SCALE > 0, got {max_margin}, {scale}")
-        margins = ldam_margins(require_counts(class_stats, "LDAM"), max_margin)
-        if use_background:
+        margins = ldam_margins(require_counts(self.class_stats, "LDAM"), max_margin)
+        if self.use_background:
             margins = np.concatenate([margins, [0.0]])
         self.register_buffer("margins", torch.as_tensor(margins, dtype=torch.float32), False)
         self.scale = float(scale)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "max_margin": cfg.MODEL.LT.LOSS.LDAM.MAX_MARGIN,
-            "scale": cfg.MODEL.LT.LOSS.LDAM.SCALE,
-        }
+    def hyperparameters(cls, cfg):
+        return {"max_margin": cfg.MODEL.LT.LOSS.LDAM.MAX_MARGIN, "scale": cfg.MODEL.LT.LOSS.LDAM.SCALE}
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         margin = self.margins.to(logits.dtype)[labels]
         adjusted = logits.scatter_add(1, labels[:, None], -margin[:, None])
         return F.cross_entropy(self.scale * adjusted, labels)

@@ -1,23 +1,18 @@
 """Logit-adjusted softmax cross-entropy and balanced softmax."""
-from typing import Optional
-
 import numpy as np
 import torch
 from detectron2.config import configurable
 from torch.nn import functional as F
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
+from .reweighting import fill_empty_classes, require_counts
 
 
 def log_priors(counts: np.ndarray) -> np.ndarray:
     """``log pi_j``, ``pi_j = n_j / sum_k n_k``; a class with no sample counts as the
-    smallest non-zero count (a finite, lowest prior)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts[counts > 0]
-    counts = np.maximum(counts, positive.min() if positive.size else 1.0)
+    smallest non-zero count (``fill_empty_classes``: a finite, lowest prior)."""
+    counts = fill_empty_classes(counts)
     return np.log(counts / counts.sum())
 
 
@@ -32,40 +27,24 @@ class LogitAdjustedCE(ClassificationLoss):
 
     Args:
         tau: the adjustment strength (1.0).
-        class_stats: required (instance counts n_j).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (instance counts n_j).
     """
 
+    detection = False  # the class statistics carry no prior of the background label
+
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        tau: float = 1.0,
-    ):
-        super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
-        if use_background:
-            raise ValueError(
-                f"{type(self).__name__} needs a prior for every label and the class statistics "
-                "have none for the detection background; use it in the classification branch"
-            )
-        adjustment = float(tau) * log_priors(require_counts(class_stats, type(self).__name__))
+    def __init__(self, *, tau: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        adjustment = float(tau) * log_priors(require_counts(self.class_stats, type(self).__name__))
         self.register_buffer("adjustment", torch.as_tensor(adjustment, dtype=torch.float32), False)
         self.tau = float(tau)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "tau": cfg.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU,
-        }
+    def hyperparameters(cls, cfg):
+        return {"tau": cfg.MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU}
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits + self.adjustment.to(logits.dtype), labels)
 
 
@@ -76,7 +55,5 @@ class BalancedSoftmaxCE(LogitAdjustedCE):
     whatever ``MODEL.LT.LOSS.LOGIT_ADJUSTED.TAU`` says)."""
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        args = super().from_config(cfg, num_classes, use_background, class_stats)
-        args["tau"] = 1.0
-        return args
+    def hyperparameters(cls, cfg):
+        return {"tau": 1.0}

@@ -17,20 +17,31 @@ def require_counts(class_stats: Optional[ClassStats], loss_name: str) -> np.ndar
     return np.asarray(class_stats.instance_count, dtype=np.float64)
 
 
+def fill_empty_classes(counts: np.ndarray) -> np.ndarray:
+    """Counts, float64, with every 0 replaced by the smallest non-zero count (1 if none).
+
+    The one rule of every count-based loss (re-weighting, LDAM margins, logit priors) for a
+    class with no training sample: it counts as the rarest class seen. Its weight or margin
+    never multiplies a training sample (there is none), so it matters only through the
+    normalisations over classes; as the rarest class it perturbs them as little as one more
+    rare class would, where n = 1 would give it the largest weight of all and shrink every
+    other class's weight after the normalisation.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    positive = counts[counts > 0]
+    return np.maximum(counts, positive.min() if positive.size else 1.0)
+
+
 def cost_sensitive_weights(counts: np.ndarray, gamma: float = 1.0) -> np.ndarray:
     """``(n_min / n_c) ** gamma`` rescaled to average 1 over the classes.
 
     ``n_min`` is the smallest non-zero count; a class with no sample counts as ``n_min``
-    (weight of the rarest class) instead of dividing by zero. The rescaling is a no-op under
-    the weighted-mean reduction of classification and keeps the foreground on the scale of
-    the background label (weight 1) in detection.
+    (``fill_empty_classes``). The rescaling is a no-op under the weighted-mean reduction of
+    classification and keeps the foreground on the scale of the background label (weight 1)
+    in detection.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts[counts > 0]
-    if positive.size == 0:
-        return np.ones_like(counts)
-    n_min = positive.min()
-    weights = (n_min / np.maximum(counts, n_min)) ** gamma
+    counts = fill_empty_classes(counts)
+    weights = (counts.min() / counts) ** gamma
     return weights / weights.mean()
 
 
@@ -38,11 +49,11 @@ def class_balanced_weights(counts: np.ndarray, beta: float) -> np.ndarray:
     """Cui et al.'s ``(1 - beta) / (1 - beta ** n_c)`` normalised to sum to C.
 
     ``(1 - beta^n) / (1 - beta)`` is the effective number of n samples; a class with no
-    sample is given n = 1 (the largest weight) instead of dividing by zero.
+    sample counts as the rarest class (``fill_empty_classes``) instead of dividing by zero.
     """
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"Class-balanced beta must be in [0, 1), got {beta}")
-    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+    counts = fill_empty_classes(counts)
     weights = (1.0 - beta) / (1.0 - np.power(beta, counts))
     return weights / weights.sum() * len(weights)
 

@@ -1,16 +1,14 @@
 """Seesaw loss: softmax cross-entropy with mitigation and compensation factors."""
 import math
-from typing import Optional
 
 import torch
 from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .eqlv2 import _all_reduce_if_distributed
+from .distributed import all_reduce_sum
 
 
 def seesaw_log_factors(
@@ -78,22 +76,12 @@ class Seesaw(ClassificationLoss):
         p: mitigation exponent (0.8); 0 disables the factor.
         q: compensation exponent (2.0); 0 disables the factor.
         eps: lower clamp of ``sigma_y`` (1e-2).
+        **kwargs: ``ClassificationLoss``'s arguments.
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats] = None,
-        p: float = 0.8,
-        q: float = 2.0,
-        eps: float = 1e-2,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
+    def __init__(self, *, p: float = 0.8, q: float = 2.0, eps: float = 1e-2, **kwargs):
+        super().__init__(**kwargs)
         if p < 0 or q < 0 or not eps > 0:
             raise ValueError(
                 f"Seesaw needs MODEL.LT.LOSS.SEESAW.P >= 0, Q >= 0 and EPS > 0; "
@@ -101,18 +89,12 @@ class Seesaw(ClassificationLoss):
             )
         self.p, self.q, self.eps = float(p), float(q), float(eps)
         # Samples of each class seen in training so far (N_j of the mitigation factor).
-        self.register_buffer("class_counts", torch.zeros(num_classes, dtype=torch.float64))
+        self.register_buffer("class_counts", torch.zeros(self.num_classes, dtype=torch.float64))
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "p": cfg.MODEL.LT.LOSS.SEESAW.P,
-            "q": cfg.MODEL.LT.LOSS.SEESAW.Q,
-            "eps": cfg.MODEL.LT.LOSS.SEESAW.EPS,
-        }
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.SEESAW
+        return {"p": c.P, "q": c.Q, "eps": c.EPS}
 
     def num_logits(self) -> int:
         return self.num_classes + 2 * int(self.use_background)
@@ -131,7 +113,7 @@ class Seesaw(ClassificationLoss):
         fg = labels < C
         if self.training:  # every process takes part in the all-reduce, even with no RoI
             counts = torch.bincount(labels[fg], minlength=C)[:C].to(torch.float64)
-            self.class_counts += _all_reduce_if_distributed(counts)
+            self.class_counts += all_reduce_sum(counts)
         if num == 0:
             return logits.sum() * 0.0
         class_logits = logits[:, :C]

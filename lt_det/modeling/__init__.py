@@ -5,7 +5,6 @@ from .classifier_heads import CLS_HEAD_REGISTRY, LWSHead, NCMHead, build_cls_hea
 from .freeze import freeze_modules, reinit_modules
 from .meta_arch import LTClassifier, LTTricksClassifier
 from .roi_heads import (
-    BOX_PREDICTOR_REGISTRY,
     LTCascadeROIHeads,
     LTFastRCNNOutputLayers,
     LTStandardROIHeads,
@@ -29,7 +28,6 @@ __all__ = [
     "LTTricksClassifier",
     "apply_tau_norm",
     "tau_normalize",
-    "BOX_PREDICTOR_REGISTRY",
     "build_box_predictor",
     "LTCascadeROIHeads",
     "LTFastRCNNOutputLayers",

@@ -27,7 +27,8 @@ class Linear(nn.Module):
     The tau-normalised classifier (Kang et al., "Decoupling Representation and Classifier
     for Long-Tailed Recognition", ICLR 2020) rescales each class's weight vector,
     w_j <- w_j / ||w_j||^tau, to undo the larger norms that frequent classes acquire;
-    it is applied in eval mode only, so training is unchanged.
+    it is applied in eval mode only, so training is unchanged. The tau-normalised logits
+    have no bias (``w~_j . x``), as ``apply_tau_norm`` gives (lt_det/modeling/tau_norm.py).
 
     Args:
         in_features: feature dimension D.
@@ -49,7 +50,7 @@ class Linear(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's nn.Linear initialisation (also what a stage's REINIT calls, as in cRT)."""
+        """PyTorch's ``nn.Linear`` initialisation (cRT's ``REINIT ['head']`` calls it)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
         if self.bias is not None:
             bound = 1.0 / self.in_features**0.5
@@ -66,37 +67,50 @@ class Linear(nn.Module):
             return self.weight
         return tau_normalize(self.weight, self.tau)
 
+    def effective_bias(self):
+        """The bias used in the current mode: none once tau-normalised (see tau_norm.py)."""
+        if self.training or self.tau == 0:
+            return self.bias
+        return None
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.linear(features, self.effective_weight(), self.bias)
+        return F.linear(features, self.effective_weight(), self.effective_bias())
 
 
 @CLS_HEAD_REGISTRY.register()
 class Cosine(nn.Module):
-    """Cosine classifier: logits_j = s * cos(x, w_j) (Gidaris & Komodakis, CVPR 2018).
+    """Cosine classifier: logits_j = s * cos(x, w_j) (+ b_j) (Gidaris & Komodakis, CVPR 2018).
 
     Normalising both features and weights removes the norm bias towards frequent classes.
-    LDAM (Cao et al., 2019) uses it with s = 1 and scales inside the loss.
+    LDAM (Cao et al., 2019) uses it with s = 1 and scales inside the loss; Seesaw's recipe
+    (Wang et al., CVPR 2021, "NormedLinear", s = 20) uses it with a bias as the RoI
+    classifier (``MODEL.LT.PREDICTOR.COSINE_SCALE``). ``weight [K, D]`` and ``bias [K]`` have
+    ``nn.Linear``'s layout, so weights move between the two unchanged.
 
     Args:
         in_features: feature dimension D.
         num_logits: number of outputs K.
-        scale: the scale s.
+        scale: the scale s (> 0).
+        bias: add a learnt bias (initialised to 0).
     """
 
     @configurable
-    def __init__(self, *, in_features: int, num_logits: int, scale: float = 16.0):
+    def __init__(self, *, in_features: int, num_logits: int, scale: float = 16.0, bias: bool = False):
         super().__init__()
-        if scale <= 0:
+        if not scale > 0:
             raise ValueError(f"MODEL.LT.CLASSIFIER.COSINE_SCALE must be > 0, got {scale}")
         self.in_features = int(in_features)
-        self.num_logits = int(num_logits)
+        self.num_logits = self.out_features = int(num_logits)
         self.scale = float(scale)
         self.weight = nn.Parameter(torch.empty(num_logits, in_features))
+        self.bias = nn.Parameter(torch.zeros(num_logits)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """nn.Linear's weight initialisation (also what a stage's REINIT calls)."""
+        """``nn.Linear``'s weight initialisation, bias 0 (the scale is a constant)."""
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     @classmethod
     def from_config(cls, cfg, in_features: int, num_logits: int):
@@ -106,7 +120,10 @@ class Cosine(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = F.normalize(features, dim=1)
         w = F.normalize(self.weight, dim=1)
-        return self.scale * F.linear(x, w)
+        return F.linear(self.scale * x, w, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.num_logits}, scale={self.scale}"
 
 
 def build_cls_head(cfg, in_features: int, num_logits: int) -> nn.Module:
@@ -123,7 +140,7 @@ def build_cls_head(cfg, in_features: int, num_logits: int) -> nn.Module:
 # The classifier weights ``w_j`` (and bias) stay frozen; one scale ``f_j`` per class is learnt
 # with class-balanced sampling, i.e. ``logits_j = f_j * head(x)_j``. The wrapper is built
 # with the model (scales = 1, inactive) so a run's checkpoints keep one structure; a stage
-# turns it on (``LT.CRT.LWS: True``), which also freezes the wrapped head.
+# turns it on (``MODEL.LT.CLASSIFIER.LWS: True``), which also freezes the wrapped head.
 class LWSHead(nn.Module):
     """``logits = f * base(x)`` with ``f`` ([K], init 1) learnt while ``active``.
 
@@ -141,6 +158,10 @@ class LWSHead(nn.Module):
         for attr in ("in_features", "num_logits"):
             if hasattr(base, attr):
                 setattr(self, attr, getattr(base, attr))
+
+    def reset_parameters(self) -> None:
+        """Scales back to 1 (the wrapped head resets itself: ``reinit_modules`` visits it)."""
+        nn.init.ones_(self.scales)
 
     def set_active(self, active: bool) -> None:
         """LWS on: the base head is frozen and only the scales train; off: the reverse."""
@@ -160,32 +181,45 @@ class LWSHead(nn.Module):
 # ``mu_j = normalize(mean_{i: y_i = j} normalize(x_i))``. A test feature ``x`` is scored by
 # cosine similarity ``cos(x, mu_j)`` or by negative Euclidean distance
 # ``-|| normalize(x) - mu_j ||``; the prediction is the nearest mean.
+NCM_METRICS = ("none", "cosine", "euclidean")
+
+
+def means_from_sums(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """``[C, D]`` normalised class means from per-class sums of normalised features and
+    counts (classes without samples get 0)."""
+    return F.normalize(sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), dim=1)
+
+
 def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``[C, D]`` normalised means of normalised features; classes without samples get 0."""
     f = F.normalize(features.float(), dim=1)
     sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype, device=f.device)
     sums.index_add_(0, labels, f)
-    counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).unsqueeze(1).to(f.dtype)
-    return F.normalize(sums / counts, dim=1)
+    return means_from_sums(sums, torch.bincount(labels, minlength=num_classes))
+
+
+def ncm_scores(features: torch.Tensor, means: torch.Tensor, metric: str) -> torch.Tensor:
+    """``[N, C]``: ``cos(x, mu_j)`` ("cosine") or ``-||x^ - mu_j||`` ("euclidean")."""
+    f = F.normalize(features.to(means.dtype), dim=1)
+    if metric == "cosine":
+        return f @ means.t()
+    return -torch.cdist(f, means)
 
 
 class NCMHead(nn.Module):
-    """Scores ``[N, C]`` of ``features [N, D]`` against stored class means.
+    """Scores ``[N, C]`` of ``features [N, D]`` against stored class means (``ncm_scores``).
 
     Args:
         means: ``[C, D]`` from ``class_means``.
-        metric: "cosine" (``cos(x, mu_j)``) or "euclidean" (``-||x^ - mu_j||``).
+        metric: "cosine" or "euclidean".
     """
 
     def __init__(self, means: torch.Tensor, metric: str = "cosine"):
         super().__init__()
-        if metric not in ("cosine", "euclidean"):
-            raise ValueError(f"LT.CRT.NCM must be 'none', 'cosine' or 'euclidean', got {metric!r}")
+        if metric not in NCM_METRICS[1:]:
+            raise ValueError(f"MODEL.LT.CLASSIFIER.NCM must be 'none', 'cosine' or 'euclidean', got {metric!r}")
         self.register_buffer("means", means)
         self.metric = metric
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        f = F.normalize(features.float(), dim=1)
-        if self.metric == "cosine":
-            return f @ self.means.t()
-        return -torch.cdist(f, self.means)
+        return ncm_scores(features, self.means, self.metric)

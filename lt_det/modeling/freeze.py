@@ -56,21 +56,43 @@ def freeze_modules(model: nn.Module, paths: Iterable[str]) -> List[str]:
     return frozen
 
 
+def resettable_modules(model: nn.Module, paths: Iterable[str]) -> List[tuple]:
+    """``(name, module)`` of every submodule under ``paths`` that ``reinit_modules`` resets.
+
+    Raises ``ValueError`` (naming the module) when a submodule owns parameters but has no
+    ``reset_parameters()``, which would leave it trained while the rest starts afresh, or
+    when nothing under ``paths`` can be reset. Changes nothing, so a stage's ``REINIT`` is
+    checked when the run starts, not when the stage begins.
+    """
+    found = []
+    for path in paths:
+        module = get_module(model, path)
+        for name, sub in module.named_modules():
+            full = ".".join(part for part in (path, name) if part)
+            if callable(getattr(sub, "reset_parameters", None)):
+                found.append((full, sub))
+            elif any(True for _ in sub.parameters(recurse=False)):
+                raise ValueError(
+                    f"REINIT {list(paths)}: {full or 'the model'!r} ({type(sub).__name__}) has "
+                    "parameters but no reset_parameters(); give it one or re-initialise a "
+                    "module that has"
+                )
+    if not found:
+        raise ValueError(f"REINIT {list(paths)}: no submodule has reset_parameters()")
+    return found
+
+
 @torch.no_grad()
 def reinit_modules(model: nn.Module, paths: Iterable[str], optimizer: Optional[torch.optim.Optimizer] = None) -> List[str]:
     """Re-initialise the modules at ``paths`` (each submodule's ``reset_parameters``) in
     place, so the optimizer keeps the same parameter objects; their optimizer state
     (momentum) is dropped. Returns the names of the modules that were reset."""
-    reset = []
-    for path in paths:
-        module = get_module(model, path)
-        for name, sub in module.named_modules():
-            if hasattr(sub, "reset_parameters") and callable(sub.reset_parameters):
-                sub.reset_parameters()
-                reset.append(f"{path}.{name}" if name else path)
-        if optimizer is not None:
-            for p in module.parameters():
+    paths = list(paths)
+    targets = resettable_modules(model, paths)
+    for _, sub in targets:
+        sub.reset_parameters()
+    if optimizer is not None:
+        for path in paths:
+            for p in get_module(model, path).parameters():
                 optimizer.state.pop(p, None)
-    if not reset:
-        raise ValueError(f"REINIT {list(paths)}: no submodule has reset_parameters()")
-    return reset
+    return [name for name, _ in targets]

@@ -5,7 +5,13 @@ Frequent classes acquire larger weight norms; dividing each class's row by its n
 power tau undoes that. tau = 1 gives unit-norm rows (the paper's untuned default), tau = 0
 leaves the weight unchanged. The one implementation used by the ``Linear`` classifier head
 (``MODEL.LT.CLASSIFIER.TAU``, applied in eval mode) and by the post hoc trick
-``apply_tau_norm`` below (applied once to a trained classifier, bias zeroed).
+``apply_tau_norm`` below (applied once to a trained classifier).
+
+Both drop the bias: the tau-normalised logits are ``w~_j . x``. Kang et al.'s classifier
+has no bias; a trained bias is on the scale of the un-normalised rows (after tau = 1 the
+rows have unit norm, the bias keeps its size) and carries the class prior the
+normalisation removes, so keeping it would undo part of the correction. The head with
+``TAU > 0`` in eval mode and ``apply_tau_norm`` give the same logits (tested).
 """
 import torch
 from torch import nn

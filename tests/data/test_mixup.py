@@ -9,9 +9,9 @@ from lt_det.data.mixup import InputMixup, ManifoldMixup, build_mixup, mix, mixed
 
 def _cfg(name, **kw):
     cfg = get_lt_cfg()
-    cfg.LT.MIXUP.NAME = name
+    cfg.MODEL.LT.MIXUP.NAME = name
     for k, v in kw.items():
-        cfg.LT.MIXUP[k] = v
+        cfg.MODEL.LT.MIXUP[k] = v
     return cfg
 
 
@@ -21,7 +21,7 @@ def test_build_from_config():
     assert isinstance(m, InputMixup) and m.alpha == 0.4
     m = build_mixup(_cfg("ManifoldMixup", LOCATION="res2"))
     assert isinstance(m, ManifoldMixup) and m.location == "res2"
-    with pytest.raises(KeyError, match="LT.MIXUP.NAME"):
+    with pytest.raises(KeyError, match="MODEL.LT.MIXUP.NAME"):
         build_mixup(_cfg("CutMix"))
     with pytest.raises(ValueError, match="ALPHA"):
         InputMixup(alpha=-1.0)

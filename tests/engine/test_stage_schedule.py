@@ -99,7 +99,7 @@ def _cfg(out):
             ],
             "REINIT": ["head"],
         },
-        {"NAME": "finetune", "START_ITER": 8, "OVERRIDES": ["LT.FREEZE", ["backbone"], "LT.MIXUP.NAME", "InputMixup"]},
+        {"NAME": "finetune", "START_ITER": 8, "OVERRIDES": ["LT.FREEZE", ["backbone"], "MODEL.LT.MIXUP.NAME", "InputMixup"]},
     ]
     return cfg
 
@@ -196,3 +196,26 @@ def test_parse_and_validate():
     cfg.LT.STAGES = [{"START_ITER": 5, "OVERRIDES": ["LT.NO_SUCH_KEY", 1]}]
     with pytest.raises(KeyError, match="not a config key"):
         StageScheduleHook.from_config(cfg)
+
+
+@pytest.mark.parametrize(
+    "stage,match",
+    [
+        ({"OVERRIDES": ["MODEL.LT.LOSS.NAME", "NoSuchLoss"]}, "stage 'late'.*NoSuchLoss"),
+        ({"OVERRIDES": ["MODEL.LT.LOSS.NAME", "SigmoidBCE"], "REINIT": ["neck"]}, "stage 'late'.*neck"),
+        ({"OVERRIDES": ["DATALOADER.SAMPLER_TRAIN", "NoSuchSampler"]}, "stage 'late'.*NoSuchSampler"),
+        ({"OVERRIDES": ["SOLVER.LR_SCHEDULER_NAME", "NoSuchLR"]}, "stage 'late'.*NoSuchLR"),
+        ({"OVERRIDES": ["MODEL.LT.CLASSIFIER.LWS", True]}, "stage 'late'.*LTTricksClassifier"),
+    ],
+)
+def test_a_bad_stage_fails_when_the_trainer_is_built(tmp_path, stage, match):
+    # #12.14: a stage's overrides are checked against the model when the run starts (the
+    # trainer's construction, before tools/train_net.py calls train()), not at iteration 50.
+    from lt_det.engine import LTTrainer
+    from lt_det.testing import load_recipe, tiny_recipe
+
+    cfg = tiny_recipe(load_recipe("configs/LTImages/cls_resnet8_ce_tiny.yaml"), str(tmp_path))
+    cfg.LT.STAGES = [{"NAME": "late", "START_ITER": 50, **stage}]
+    cfg.SOLVER.MAX_ITER, cfg.SOLVER.STEPS = 100, (60,)
+    with pytest.raises(ValueError, match=match):
+        LTTrainer(cfg)

@@ -37,6 +37,21 @@ def test_shot_groups():
     assert [shot_group(n) for n in TRAIN_COUNTS] == ["many", "many", "medium", "medium", "few", "few", "few"]
 
 
+def test_configurable_shot_split():
+    # (few_below, many_above) = (2, 150): few < 2 <= medium <= 150 < many, so
+    # 500 -> many; 150, 100, 20, 19 -> medium; 1, 0 -> few (#12.16).
+    assert [shot_group(n, (2, 150)) for n in TRAIN_COUNTS] == [
+        "many", "medium", "medium", "medium", "medium", "few", "few"]
+    # Metrics with that split: many = c0 = 50%; medium = mean(c1 1, c2 0, c3 1, c4 0) = 50%;
+    # few = c5 = 0% (c6 has no test image).
+    m = classification_metrics(np.array(LABELS), np.array(TOPK), TRAIN_COUNTS, (2, 150))["metrics"]
+    assert (m["many"], m["medium"], m["few"]) == (50.0, 50.0, 0.0)
+    assert m["top1"] == EXPECTED["top1"]  # the split changes only the groups
+    for bad in [(0, 100), (50, 20), (20,)]:
+        with pytest.raises(ValueError, match="LT.EVAL.SHOT_SPLIT"):
+            classification_metrics(np.array(LABELS), np.array(TOPK), TRAIN_COUNTS, bad)
+
+
 def test_hand_built_metrics():
     result = classification_metrics(np.array(LABELS), np.array(TOPK), TRAIN_COUNTS)
     for k, v in EXPECTED.items():
@@ -96,6 +111,9 @@ def test_evaluator_process_evaluate_and_files(tmp_path):
     assert [r["name"] for r in rows] == names and rows[0]["train_count"] == "500" and rows[0]["group"] == "many"
     assert float(rows[1]["accuracy"]) == 100.0
     assert (tmp_path / "per_class_accuracy.png").stat().st_size > 1000
+    # LT.EVAL.SHOT_SPLIT reaches the evaluator built from the config.
+    cfg.LT.EVAL.SHOT_SPLIT = (2, 150)
+    assert build_evaluator(cfg, test, None).shot_split == (2, 150)
 
 
 def test_mismatched_class_lists():

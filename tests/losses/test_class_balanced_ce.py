@@ -20,12 +20,25 @@ def test_effective_number_weights():
     # normalised to sum to C = 3.
     raw = np.array([1.0, 0.1 / 0.19, 0.1 / (1 - 0.9**10)])
     assert np.allclose(class_balanced_weights(np.array([1, 2, 10]), 0.9), raw / raw.sum() * 3)
-    # beta 0: every class weighs 1. A class with no sample counts as n = 1 (no 0 / 0).
+    # beta 0: every class weighs 1.
     assert np.allclose(class_balanced_weights(np.array([5, 50, 500]), 0.0), 1.0)
-    w = class_balanced_weights(np.array([0, 1, 100]), 0.999)
-    assert np.all(np.isfinite(w)) and w[0] == w[1]
     with pytest.raises(ValueError, match="beta"):
         class_balanced_weights(np.array([1, 2]), 1.0)
+
+
+def test_class_with_no_sample_weighs_as_the_rarest_class(make_stats):
+    # Counts (0, 10, 100), beta 0.9: the empty class counts as the rarest, n = 10, so the raw
+    # weights are 0.1 / (1 - 0.9^10) twice and 0.1 / (1 - 0.9^100), normalised to sum 3.
+    # (With n = 1 the empty class would weigh 1 / (0.1 / (1 - 0.9^10)) = 6.5 times the
+    # rarest real one and shrink every real class's weight in the normalisation.)
+    raw = np.array([0.1 / (1 - 0.9**10)] * 2 + [0.1 / (1 - 0.9**100)])
+    w = class_balanced_weights(np.array([0, 10, 100]), 0.9)
+    assert np.allclose(w, raw / raw.sum() * 3) and w[0] == w[1]
+    # The same through the loss and its detection weights (background last, weight 1).
+    loss = ClassBalancedCE(
+        num_classes=3, use_background=True, class_stats=make_stats([0, 10, 100]), beta=0.9
+    )
+    assert np.allclose(loss.class_weight.numpy(), np.append(raw / raw.sum() * 3, 1.0))
 
 
 def test_hand_value(make_stats):

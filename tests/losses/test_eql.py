@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lt_det.losses import EQL
+from lt_det.losses import EQL, SigmoidBCE
 from lt_det.losses.eql import eql_weights
 
 LN2 = math.log(2)
@@ -78,10 +78,27 @@ def test_classification_mode_has_no_background(stats):
     assert torch.isclose(loss(logits, torch.tensor([0])), torch.tensor(LN2).double())
 
 
-@pytest.mark.parametrize("lam", [0.0, -1e-3])
-def test_lambda_must_be_positive(build, stats, lam):
+@pytest.mark.parametrize("lam", [-1e-3, float("nan")])
+def test_lambda_must_be_non_negative(build, stats, lam):
     with pytest.raises(ValueError, match="LAMBDA"):
         build("EQL", 3, True, stats, **{"EQL.LAMBDA": lam})
+
+
+@pytest.mark.parametrize("use_background", [True, False])
+def test_lambda_zero_is_sigmoid_bce(build, stats, use_background):
+    # T_0(f_j) = 1[f_j < 0] = 0 for every class (even f_j = 0), so w_ij = 1: EQL is
+    # SigmoidBCE, value and gradient, in both modes.
+    loss = build("EQL", 3, use_background, stats, **{"EQL.LAMBDA": 0.0})
+    assert loss.tail.tolist() == [0.0, 0.0, 0.0]
+    torch.manual_seed(0)
+    labels = torch.tensor([0, 1, 2, 3, 3]) if use_background else torch.tensor([0, 1, 2, 2, 1])
+    logits = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    bce_logits = logits.detach().clone().requires_grad_(True)
+    value = loss(logits, labels)
+    expected = SigmoidBCE(num_classes=3, use_background=use_background)(bce_logits, labels)
+    value.backward()
+    expected.backward()
+    assert torch.equal(value, expected) and torch.equal(logits.grad, bce_logits.grad)
 
 
 def test_needs_class_stats(build):

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from lt_det.config import get_lt_cfg
-from lt_det.modeling.classifier_heads import Cosine, Linear, build_cls_head
+from lt_det.modeling.classifier_heads import CLS_HEAD_REGISTRY, Cosine, Linear, LWSHead, build_cls_head
+from lt_det.modeling.freeze import reinit_modules
 
 
 def _cfg(**keys):
@@ -54,3 +55,22 @@ def test_bad_arguments():
         Linear(in_features=2, num_logits=2, tau=-1.0)
     with pytest.raises(ValueError, match="COSINE_SCALE"):
         Cosine(in_features=2, num_logits=2, scale=0.0)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, _ in CLS_HEAD_REGISTRY))
+def test_every_head_can_be_reinitialised(name):
+    # cRT's REINIT ['head'] (#12.14): every registered head, wrapped in LWS as
+    # LTTricksClassifier builds it, is re-drawn in place (same parameter objects, so the
+    # optimizer keeps them) and the LWS scales return to 1.
+    head = LWSHead(build_cls_head(_cfg(HEAD=name), in_features=8, num_logits=5), 5)
+    model = torch.nn.Module()
+    model.head = head
+    with torch.no_grad():
+        for p in head.parameters():
+            p.fill_(3.0)
+    objects = list(head.parameters())
+    reset = reinit_modules(model, ["head"])
+    assert "head" in reset and "head.base" in reset
+    assert list(head.parameters()) == objects
+    assert torch.equal(head.scales, torch.ones(5))
+    assert not (head.base.weight == 3.0).any()

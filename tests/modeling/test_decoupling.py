@@ -58,7 +58,7 @@ def test_ncm_by_hand():
     # Euclidean on unit vectors: ||x - mu||^2 = 2 - 2 cos -> the same ranking.
     e = NCMHead(means, "euclidean")(q)
     assert abs(e[0, 0].item()) < 1e-3 and e.argmax(1).tolist() == [0, 1]
-    with pytest.raises(ValueError, match="LT.CRT.NCM"):
+    with pytest.raises(ValueError, match="MODEL.LT.CLASSIFIER.NCM"):
         NCMHead(means, "manhattan")
 
 
@@ -114,3 +114,16 @@ def test_reinit_works_on_lt_det_heads(head_name):
     assert reinit_modules(model, ["head"]) == ["head"]
     assert head.weight is w and not torch.equal(w, torch.full_like(w, 3.0))
     assert float(w.abs().max()) <= 1 / math.sqrt(16)
+def test_reinit_refuses_a_partial_reset():
+    # A submodule with its own parameters and no reset_parameters() would stay trained while
+    # the rest is re-drawn: an error naming it, and nothing is changed.
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = nn.Parameter(torch.full((2,), 5.0))
+
+    net = nn.Sequential(nn.Linear(2, 2), Scale())
+    before = net[0].weight.detach().clone()
+    with pytest.raises(ValueError, match=r"'1' \(Scale\) has parameters but no reset_parameters"):
+        reinit_modules(net, [""])
+    assert torch.equal(net[0].weight, before) and torch.equal(net[1].s, torch.full((2,), 5.0))

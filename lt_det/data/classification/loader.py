@@ -7,7 +7,7 @@ from detectron2.utils import comm
 from detectron2.utils.env import seed_all_rng
 from torch.utils.data import BatchSampler, DataLoader
 
-from ..build import TASK_LOADER_REGISTRY
+from ..build import register_task_loaders
 from ..class_subset import subset_dicts, training_class_subset
 from ..resumable import SAMPLER_KEY, build_resumable_train_loader, derive_seed, run_seed
 from ..samplers import build_lt_sampler, is_lt_sampler
@@ -92,14 +92,5 @@ def build_classification_test_loader(cfg, dataset_name: str) -> DataLoader:
     )
 
 
-@TASK_LOADER_REGISTRY.register()
-class classification:  # noqa: N801 - registered under the task's name
-    """Loaders of classification sets (metadata ``task="classification"``)."""
-
-    @staticmethod
-    def build_train_loader(cfg):
-        return build_classification_train_loader(cfg)
-
-    @staticmethod
-    def build_test_loader(cfg, dataset_name):
-        return build_classification_test_loader(cfg, dataset_name)
+# Loaders of classification sets (metadata ``task="classification"``).
+register_task_loaders("classification", build_classification_train_loader, build_classification_test_loader)

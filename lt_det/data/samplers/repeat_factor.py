@@ -4,6 +4,7 @@ import logging
 from typing import Optional, Sequence
 
 import numpy as np
+import torch
 from detectron2.config import configurable
 
 from .build import SAMPLER_REGISTRY
@@ -45,12 +46,46 @@ def repeat_factors(
     return out
 
 
+def warn_if_nothing_repeats(num_repeated: int, repeat_thresh: float, num_images: int, sampler: str) -> bool:
+    """Warn (and return True) when repeat-factor sampling repeats no image, i.e. leaves the
+    distribution uniform: every class is in at least ``t * N`` of the N images.
+
+    LVIS's t = 0.001 means "classes in fewer than 0.001 * 100k = 100 images are repeated";
+    the same intent on N images is t = 100 / N (docs/samplers.md).
+    """
+    if num_repeated > 0 or repeat_thresh <= 0 or num_images <= 0:
+        return False
+    logger.warning(
+        "%s with DATALOADER.REPEAT_THRESHOLD %g repeats none of the %d training images (every "
+        "class is in at least t * N = %.3g of them): the sampling is uniform. LVIS's 0.001 "
+        "repeats classes in fewer than 100 of ~100k images; the same on this set is "
+        "t = 100 / N = %.3g (docs/samplers.md)",
+        sampler, repeat_thresh, num_images, repeat_thresh * num_images, 100.0 / num_images,
+    )
+    return True
+
+
+def warn_if_detectron2_rfs_repeats_nothing(cfg) -> bool:
+    """``warn_if_nothing_repeats`` for detectron2's ``RepeatFactorTrainingSampler``, from the
+    image counts in the training sets' metadata (no data read)."""
+    from ..class_stats import class_stats_from_metadata
+
+    stats = class_stats_from_metadata(cfg.DATASETS.TRAIN)
+    counts = np.asarray(stats.image_count, dtype=np.float64)
+    freq = counts[counts > 0] / stats.num_images
+    t = float(cfg.DATALOADER.REPEAT_THRESHOLD)
+    repeated = int((freq < t).sum())  # r(c) = max(1, sqrt(t / f)) > 1 iff f < t
+    return warn_if_nothing_repeats(repeated, t, stats.num_images, "RepeatFactorTrainingSampler")
+
+
 def repeat_factors_from_category_frequency(
     dataset_dicts: Sequence[dict], repeat_thresh: float, sqrt: bool = True
-) -> np.ndarray:
-    """detectron2's ``RepeatFactorTrainingSampler.repeat_factors_from_category_frequency``
-    (same arguments, same float32 values), computed on CSR arrays."""
-    return repeat_factors(build_class_index(dataset_dicts), repeat_thresh, sqrt).astype(np.float32)
+) -> torch.Tensor:
+    """detectron2's ``RepeatFactorTrainingSampler.repeat_factors_from_category_frequency``,
+    computed on CSR arrays: same arguments, same return type (a float32 ``torch.Tensor``, which
+    detectron2's ``RepeatFactorTrainingSampler`` takes) and the same values bit for bit."""
+    factors = repeat_factors(build_class_index(dataset_dicts), repeat_thresh, sqrt)
+    return torch.from_numpy(factors.astype(np.float32))
 
 
 @SAMPLER_REGISTRY.register()
@@ -112,6 +147,8 @@ class RepeatFactorSampler(LTSampler):
         if not factors.any():
             raise ValueError("RepeatFactorSampler: every image is dropped (no annotations anywhere)")
         self.factors = factors
+        warn_if_nothing_repeats(int((factors > 1).sum()), float(repeat_thresh), int((factors > 0).sum()),
+                                "RepeatFactorSampler")
         logger.info(
             "RepeatFactorSampler (t=%g, %s): %d of %d images repeated, expected epoch %.0f images "
             "(x%.2f), largest factor %.2f", repeat_thresh, "sqrt" if sqrt else "linear",

@@ -17,6 +17,6 @@ def zero_gamma_init(model: nn.Module) -> int:
             count += 1
     if count == 0:
         raise ValueError(
-            "LT.SOLVER.ZERO_GAMMA: no residual block exposes `last_norm` (use lt_det's ResNets)"
+            "MODEL.LT.RESNET.ZERO_GAMMA: no residual block exposes `last_norm` (use lt_det's ResNets)"
         )
     return count

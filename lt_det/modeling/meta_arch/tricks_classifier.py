@@ -3,12 +3,12 @@
 Adds to the plain classifier (docs/classification.md), each driven by config keys and
 switchable per stage (``LT.STAGES``):
 
-* mixup (``LT.MIXUP.*``): input mixup, manifold mixup, Remix replace the training forward;
-* knowledge distillation (``LT.DISTILL.*``) from a frozen teacher;
-* LWS scales (``LT.CRT.LWS``) around the head;
-* NCM at evaluation (``LT.CRT.NCM``): class means of normalised features, accumulated over
+* mixup (``MODEL.LT.MIXUP.*``): input mixup, manifold mixup, Remix replace the training forward;
+* knowledge distillation (``MODEL.LT.DISTILL.*``) from a frozen teacher;
+* LWS scales (``MODEL.LT.CLASSIFIER.LWS``) around the head;
+* NCM at evaluation (``MODEL.LT.CLASSIFIER.NCM``): class means of normalised features, accumulated over
   the training batches while NCM is on (freeze the backbone in that stage for exact means);
-* zero-gamma initialisation (``LT.SOLVER.ZERO_GAMMA``).
+* zero-gamma initialisation (``MODEL.LT.RESNET.ZERO_GAMMA``).
 """
 from typing import Optional
 
@@ -19,11 +19,10 @@ from torch.nn import functional as F
 
 from .classifier import LTClassifier
 from ...losses.distillation import Teacher, build_teacher
-from ..classifier_heads import LWSHead
+from ..classifier_heads import NCM_METRICS, LWSHead, means_from_sums, ncm_scores
 from ...data.mixup import build_mixup
 from ..backbone.zero_gamma import zero_gamma_init
 
-NCM_METRICS = ("none", "cosine", "euclidean")
 
 
 def _stages_set(cfg, key: str, value) -> bool:
@@ -42,7 +41,7 @@ class LTTricksClassifier(LTClassifier):
     Args (besides ``LTClassifier``'s):
         mixup: a strategy from ``MIXUP_REGISTRY`` or None.
         teacher: a ``Teacher`` for distillation or None.
-        lws: wrap the head in ``LWSHead`` (scales inactive until ``LT.CRT.LWS`` is on).
+        lws: wrap the head in ``LWSHead`` (scales inactive until ``MODEL.LT.CLASSIFIER.LWS`` is on).
         ncm_metric: "none", "cosine" or "euclidean".
         zero_gamma: zero the gamma of each residual block's last norm.
     """
@@ -69,15 +68,15 @@ class LTTricksClassifier(LTClassifier):
         mixup = build_mixup(cfg)
         teacher = build_teacher(cfg, cfg.MODEL.DEVICE)
         if teacher is not None and (mixup is not None or any(
-            "LT.MIXUP.NAME" in list(s.get("OVERRIDES", []))[0::2] for s in cfg.LT.STAGES
+            "MODEL.LT.MIXUP.NAME" in list(s.get("OVERRIDES", []))[0::2] for s in cfg.LT.STAGES
         )):
-            raise ValueError("LT.DISTILL with LT.MIXUP is not supported: use one of them")
+            raise ValueError("MODEL.LT.DISTILL with MODEL.LT.MIXUP is not supported: use one of them")
         ret.update(
             mixup=mixup,
             teacher=teacher,
-            lws=bool(cfg.LT.CRT.LWS) or _stages_set(cfg, "LT.CRT.LWS", True),
-            ncm_metric=cfg.LT.CRT.NCM,
-            zero_gamma=cfg.LT.SOLVER.ZERO_GAMMA,
+            lws=bool(cfg.MODEL.LT.CLASSIFIER.LWS) or _stages_set(cfg, "MODEL.LT.CLASSIFIER.LWS", True),
+            ncm_metric=cfg.MODEL.LT.CLASSIFIER.NCM,
+            zero_gamma=cfg.MODEL.LT.RESNET.ZERO_GAMMA,
         )
         return ret
 
@@ -89,7 +88,7 @@ class LTTricksClassifier(LTClassifier):
     def ncm_metric(self, metric: str) -> None:
         """Turning NCM on (or changing it) restarts the accumulation of class means."""
         if metric not in NCM_METRICS:
-            raise ValueError(f"LT.CRT.NCM must be one of {NCM_METRICS}, got {metric!r}")
+            raise ValueError(f"MODEL.LT.CLASSIFIER.NCM must be one of {NCM_METRICS}, got {metric!r}")
         if metric != self._ncm_metric:
             self.ncm_sum.zero_()
             self.ncm_count.zero_()
@@ -97,14 +96,10 @@ class LTTricksClassifier(LTClassifier):
 
     def ncm_means(self) -> torch.Tensor:
         """``[C, D]`` normalised class means of the accumulated normalised features."""
-        return F.normalize(self.ncm_sum / self.ncm_count.clamp(min=1).unsqueeze(1), dim=1)
+        return means_from_sums(self.ncm_sum, self.ncm_count)
 
     def ncm_scores(self, features: torch.Tensor) -> torch.Tensor:
-        f = F.normalize(features, dim=1)
-        means = self.ncm_means()
-        if self.ncm_metric == "cosine":
-            return f @ means.t()
-        return -torch.cdist(f, means)
+        return ncm_scores(features, self.ncm_means(), self.ncm_metric)
 
     def forward(self, batched_inputs):
         if len(batched_inputs) == 0:

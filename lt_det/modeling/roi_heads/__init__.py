@@ -1,13 +1,10 @@
-from .box_predictor import BOX_PREDICTOR_REGISTRY, build_box_predictor
+from .box_predictor import build_box_predictor
 from .cascade_rcnn import LTCascadeROIHeads
-from .cosine_linear import CosineLinear
 from .fast_rcnn import LTFastRCNNOutputLayers
 from .roi_heads import LTStandardROIHeads
 
 __all__ = [
-    "BOX_PREDICTOR_REGISTRY",
     "build_box_predictor",
-    "CosineLinear",
     "LTCascadeROIHeads",
     "LTFastRCNNOutputLayers",
     "LTStandardROIHeads",

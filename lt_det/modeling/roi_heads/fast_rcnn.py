@@ -14,8 +14,7 @@ from detectron2.modeling.roi_heads.fast_rcnn import (
 from detectron2.structures import Instances
 
 from ...losses import ClassificationLoss, build_loss
-from .box_predictor import BOX_PREDICTOR_REGISTRY
-from .cosine_linear import CosineLinear
+from ..classifier_heads import Cosine
 
 
 def check_stock_loss_flags(cfg) -> None:
@@ -32,12 +31,14 @@ def check_stock_loss_flags(cfg) -> None:
 def build_class_logits_layer(
     in_features: int, num_logits: int, cosine_scale: float = 0.0
 ) -> nn.Module:
-    """``nn.Linear`` (``cosine_scale == 0``) or ``CosineLinear``, weights ~ N(0, 0.01^2), bias 0."""
+    """``nn.Linear`` (``cosine_scale == 0``) or a ``Cosine`` classifier with bias, weights
+    ~ N(0, 0.01^2), bias 0."""
     if cosine_scale < 0:
         raise ValueError(f"MODEL.LT.PREDICTOR.COSINE_SCALE must be >= 0, got {cosine_scale}")
     if cosine_scale > 0:
-        return CosineLinear(in_features, num_logits, scale=cosine_scale)
-    layer = nn.Linear(in_features, num_logits)
+        layer = Cosine(in_features=in_features, num_logits=num_logits, scale=cosine_scale, bias=True)
+    else:
+        layer = nn.Linear(in_features, num_logits)
     nn.init.normal_(layer.weight, std=0.01)
     nn.init.constant_(layer.bias, 0.0)
     return layer
@@ -56,7 +57,6 @@ def init_class_bias(layer: nn.Module, num_classes: int, prior: float) -> None:
             layer.bias[:num_classes] = -math.log((1.0 - prior) / prior)
 
 
-@BOX_PREDICTOR_REGISTRY.register()
 class LTFastRCNNOutputLayers(FastRCNNOutputLayers):
     """detectron2's ``FastRCNNOutputLayers`` with a pluggable classification loss.
 

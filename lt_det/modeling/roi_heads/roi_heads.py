@@ -8,8 +8,8 @@ from .fast_rcnn import check_stock_loss_flags
 @ROI_HEADS_REGISTRY.register()
 class LTStandardROIHeads(StandardROIHeads):
     """``StandardROIHeads`` (Faster / Mask R-CNN) whose box predictor is
-    ``build_box_predictor(cfg, ...)``, i.e. ``MODEL.LT.PREDICTOR.NAME`` (default
-    ``LTFastRCNNOutputLayers``, whose loss is ``MODEL.LT.LOSS.NAME``).
+    ``build_box_predictor(cfg, ...)``: ``LTFastRCNNOutputLayers``, whose loss is
+    ``MODEL.LT.LOSS.NAME``.
 
     Everything else (pooler, box head, mask and keypoint heads, proposal sampling) is
     detectron2's. Select it with ``MODEL.ROI_HEADS.NAME: LTStandardROIHeads``.

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from detectron2.data.samplers import RepeatFactorTrainingSampler
 from sampler_data import det_dicts, random_det_dicts, take
 from scipy.stats import chisquare
@@ -21,9 +22,22 @@ def test_factors_equal_detectron2(thresh, sqrt):
     dicts = random_det_dicts(1500, 40, seed=1)  # includes images without annotations
     ours = repeat_factors_from_category_frequency(dicts, thresh, sqrt=sqrt)
     theirs = RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(dicts, thresh, sqrt=sqrt)
-    assert ours.dtype == np.float32 and np.array_equal(ours, theirs.numpy())
+    assert type(ours) is type(theirs) and ours.dtype == theirs.dtype == torch.float32
+    assert torch.equal(ours, theirs)
     s = RepeatFactorSampler(dicts, repeat_thresh=thresh, sqrt=sqrt, seed=0, rank=0, world_size=1)
     assert np.array_equal(s.factors.astype(np.float32), theirs.numpy())
+
+
+def test_factors_drive_detectron2s_sampler():
+    # The documented drop-in use: our factors into detectron2's own sampler. Its stream from
+    # the same seed is then the one it draws from its own factors, index for index.
+    dicts = random_det_dicts(300, 12, seed=3)
+    ours = RepeatFactorTrainingSampler(repeat_factors_from_category_frequency(dicts, 0.1), seed=7)
+    theirs = RepeatFactorTrainingSampler(
+        RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(dicts, 0.1), seed=7
+    )
+    a, b = iter(ours), iter(theirs)
+    assert [next(a) for _ in range(900)] == [next(b) for _ in range(900)]
 
 
 def test_hand_derived_factors():
@@ -83,3 +97,37 @@ def test_errors():
         RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, rounding="floor", seed=0, rank=0, world_size=1)
     with pytest.raises(ValueError, match="threshold"):
         RepeatFactorSampler(det_dicts(), repeat_thresh=-1.0, seed=0, rank=0, world_size=1)
+
+
+def test_warns_when_nothing_is_repeated(caplog):
+    # #12.15. det_dicts: f = (3/5, 1/5, 1/5) over N = 5 images. t = 0.1 < every f: no image
+    # is repeated, the sampling is uniform -> a warning with the rescaled t = 100 / 5 = 20.
+    # t = 0.4 > 1/5 repeats images I1 and I3 -> no warning.
+    logger = "lt_det.data.samplers.repeat_factor"
+    with caplog.at_level("WARNING", logger=logger):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=0.1, seed=0, rank=0, world_size=1)
+    assert "REPEAT_THRESHOLD 0.1 repeats none of the 5 training images" in caplog.text
+    assert "t = 100 / N = 20" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=logger):
+        RepeatFactorSampler(det_dicts(), repeat_thresh=0.4, seed=0, rank=0, world_size=1)
+    assert "repeats none" not in caplog.text
+
+
+def test_warns_for_detectron2s_sampler_from_metadata(caplog):
+    # LT-Shapes tiny: the rarest class is in 2 of 48 images (f = 0.042). LVIS's t = 0.001
+    # repeats nothing; t = 0.125 (= 6 / 48) repeats the classes in fewer than 6 images.
+    from detectron2.data import DatasetCatalog
+
+    from lt_det.config import get_lt_cfg
+    from lt_det.data.samplers.repeat_factor import warn_if_detectron2_rfs_repeats_nothing
+
+    DatasetCatalog.get("lt_shapes_tiny_train")
+    cfg = get_lt_cfg()
+    cfg.DATASETS.TRAIN = ("lt_shapes_tiny_train",)
+    cfg.DATALOADER.REPEAT_THRESHOLD = 0.001
+    with caplog.at_level("WARNING", logger="lt_det.data.samplers.repeat_factor"):
+        assert warn_if_detectron2_rfs_repeats_nothing(cfg)
+    assert "RepeatFactorTrainingSampler" in caplog.text and "100 / N = 2.08" in caplog.text
+    cfg.DATALOADER.REPEAT_THRESHOLD = 0.125
+    assert not warn_if_detectron2_rfs_repeats_nothing(cfg)
