@@ -4,6 +4,7 @@ from .build import LOSS_REGISTRY, build_loss
 # Importing each loss file registers it in LOSS_REGISTRY.
 from .cb_focal import CBFocal
 from .class_balanced_ce import ClassBalancedCE
+from .compensation import CompensationCE
 from .cost_sensitive_ce import CSCE
 from .distillation import Teacher, build_teacher, distillation_kl, distillation_loss
 from .eql import EQL
@@ -24,6 +25,7 @@ __all__ = [
     "build_loss",
     "CBFocal",
     "ClassBalancedCE",
+    "CompensationCE",
     "CSCE",
     "Teacher",
     "build_teacher",
