@@ -52,6 +52,7 @@ def instance_weights(probs1: torch.Tensor, probs2: torch.Tensor, steps: int = 5,
 
 
 class TestTimeAggregator:
+    __test__ = False  # not a pytest class despite the name
     """Stateful aggregation of ``[T, N, C]`` sub-model probabilities (see module docstring).
 
     Args:
