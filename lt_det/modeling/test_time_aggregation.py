@@ -52,7 +52,6 @@ def instance_weights(probs1: torch.Tensor, probs2: torch.Tensor, steps: int = 5,
 
 
 class TestTimeAggregator:
-    __test__ = False  # not a pytest class despite the name
     """Stateful aggregation of ``[T, N, C]`` sub-model probabilities (see module docstring).
 
     Args:
@@ -60,6 +59,8 @@ class TestTimeAggregator:
         steps: gradient steps per batch.
         lr: step size on the softmax logits.
     """
+
+    __test__ = False  # not a pytest test class despite its name
 
     def __init__(self, mode: str = "instance", steps: int = 5, lr: float = 1.0):
         if mode not in AGGREGATION_MODES:
