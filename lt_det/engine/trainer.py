@@ -7,6 +7,7 @@ from detectron2.engine import DefaultTrainer
 from ..data.build import build_test_loader, build_train_loader
 from ..evaluation.build import build_evaluator
 from ..solver import build_lt_optimizer
+from .param_decoupling import build_param_decoupling_hook
 from .stage_schedule import build_stage_schedule_hook
 
 
@@ -48,4 +49,8 @@ class LTTrainer(DefaultTrainer):
         if stage_hook is not None:
             # Right after the LR scheduler, before checkpointing and evaluation hooks.
             ret.insert(2, stage_hook)
+        decoupling = build_param_decoupling_hook(self.cfg)  # LT.DECOUPLE (Decoupled Optimisation)
+        if decoupling is not None:
+            # After the stage schedule (whose loss and loader it uses), before checkpointing.
+            ret.insert(3 if stage_hook is not None else 2, decoupling)
         return ret

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .class_weights import require_counts
+from .reweighting import require_counts
 
 ALPHA_KINDS = ("ones", "group", "reversed_frequency")
 

@@ -96,6 +96,8 @@ class ParamMasks(nn.Module):
         self._frozen_values: Dict[str, torch.Tensor] = {}
         self._trainable: Dict[str, torch.Tensor] = {}
         self._handles = []
+        # False while importance is estimated: every element's own gradient is needed.
+        self.grad_masking = True
 
     # ------------------------------------------------------------------ views
     def owner(self, name: str) -> torch.Tensor:
@@ -149,7 +151,7 @@ class ParamMasks(nn.Module):
 
     def _grad_hook(self, name: str):
         def hook(grad):
-            if name not in self._frozen_values:
+            if not self.grad_masking or name not in self._frozen_values:
                 return grad
             return grad * self._trainable[name].to(grad.dtype)
         return hook
