@@ -34,7 +34,7 @@ from ..modeling.freeze import unwrap
 from ..modeling.importance import IMPORTANCE_KINDS, estimate_importance
 from ..modeling.param_masks import FREE, PRUNED
 from ..modeling.pruning import SCOPES, check_gamma, choose_gamma, progressive_gamma, select_to_prune, write_gamma_scan
-from .stage_schedule import iters_per_epoch, parse_stages
+from .stage_schedule import iters_per_epoch, parse_stages, stage_configs
 
 logger = logging.getLogger(__name__)
 SCAN_GAMMAS = [i / 10 for i in range(10)]
@@ -67,6 +67,13 @@ def decoupling_plan(cfg, counts):
         epoch_iters = iters_per_epoch(int(np.sum(counts)), cfg.SOLVER.IMS_PER_BATCH)
     stages = parse_stages(cfg.LT.STAGES, cfg.SOLVER.MAX_ITER, epoch_iters)
     bounds = [0] + [s.start_iter for s in stages] + [cfg.SOLVER.MAX_ITER]
+    for scfg in [cfg] + stage_configs(cfg, stages):
+        # rho_m must give both parts a non-zero share (eq. 1) and a finite log alpha (eq. 3).
+        if scfg.MODEL.LT.LOSS.NAME == "CompensationCE" and not 0.0 < scfg.MODEL.LT.LOSS.COMPENSATION.RHO < 1.0:
+            raise ValueError(f"MODEL.LT.LOSS.COMPENSATION.RHO must lie in (0, 1), got {scfg.MODEL.LT.LOSS.COMPENSATION.RHO}")
+        if scfg.DATALOADER.SAMPLER_TRAIN == "GroupPreferredSampler" and not 0.0 < scfg.DATALOADER.LT.GROUP_PREFERRED.RHO < 1.0:
+            raise ValueError(f"DATALOADER.LT.GROUP_PREFERRED.RHO (rho_m) must lie in (0, 1), got "
+                             f"{scfg.DATALOADER.LT.GROUP_PREFERRED.RHO}")
     t = len(bounds) - 1
     if t not in (2, 3, 4):
         raise ValueError(f"LT.DECOUPLE needs 2, 3 or 4 stages (LT.STAGES with 1-3 entries), got {t}")

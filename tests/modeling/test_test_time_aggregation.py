@@ -18,7 +18,7 @@ def _toy(n=64, c=6, seed=0):
 
 def test_instance_weights_favour_the_stable_submodel():
     p1, p2 = _toy()
-    lam = instance_weights(p1, p2, steps=10, lr=1.0)
+    lam = instance_weights(p1, p2, steps=10, lr=0.2)
     assert lam.shape == (64, 2)
     assert torch.allclose(lam.sum(1), torch.ones(64))
     assert (lam[:, 0] > 0.5).float().mean() >= 0.9
@@ -33,7 +33,7 @@ def test_modes():
     probs = (p1 + p2) / 2
     avg, w = TestTimeAggregator("average")(probs, p1, p2)
     assert torch.allclose(w, torch.full((64, 2), 0.5)) and torch.allclose(avg, probs.mean(0))
-    agg = TestTimeAggregator("group", steps=10, lr=1.0)
+    agg = TestTimeAggregator("group", steps=10, lr=0.2)
     _, w1 = agg(probs, p1, p2)
     _, w2 = agg(probs, p1, p2)  # carried over: one lambda for the whole test set
     assert torch.allclose(w1, w1[:1].expand(64, 2)) and w2[0, 0] >= w1[0, 0] > 0.5

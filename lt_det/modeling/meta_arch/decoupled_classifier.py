@@ -51,7 +51,7 @@ class DecoupledClassifier(LTClassifier):
 
     @configurable
     def __init__(self, *, num_stages: int, exclude=(), aggregation: str = "instance", tta_steps: int = 5,
-                 tta_lr: float = 1.0, tta_pad: int = 4, seed: int = 0, **kwargs):
+                 tta_lr: float = 0.2, tta_pad: int = 4, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.param_masks = ParamMasks(self, num_stages, exclude=tuple(exclude) + ("param_masks",))
         self.aggregator = TestTimeAggregator(aggregation, tta_steps, tta_lr)
