@@ -99,6 +99,9 @@ class DecoupledClassifier(LTClassifier):
 
     def aggregate(self, images: torch.Tensor):
         """(aggregated probabilities ``[N, C]``, lambda ``[N, T]``) of preprocessed images."""
+        if self.aggregator.mode == "average":  # no views needed: lambda_t = 1 / T
+            probs = self.submodel_probs(images)
+            return self.aggregator(probs, probs, probs)
         view1 = random_views(images, self.tta_pad, self._views_generator)
         view2 = random_views(images, self.tta_pad, self._views_generator)
         n = images.shape[0]
