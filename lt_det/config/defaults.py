@@ -364,6 +364,12 @@ def add_lt_config(cfg: CN) -> CN:
     # Batches per class group for the plot of average parameter importance per group
     # (Fig. 1b), written at the end of training; 0 skips it.
     _C.LT.DECOUPLE.IMPORTANCE_PLOT_BATCHES = 4
+    # Strong augmentation after LT.CLS_INPUT.TRAIN_TRANSFORM, per image (torchvision v2):
+    # "none", "randaugment" (RandAugment N ops of magnitude M), "autoaugment_imagenet" or
+    # "autoaugment_cifar10" (AutoAugment's learnt policies).
+    _C.LT.CLS_INPUT.STRONG_AUGMENT = "none"
+    _C.LT.CLS_INPUT.RANDAUGMENT_N = 2
+    _C.LT.CLS_INPUT.RANDAUGMENT_M = 9
     # ---- END issue 13 -----------------------------------------------------------------------
     return cfg
 
