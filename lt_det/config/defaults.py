@@ -361,6 +361,8 @@ def add_lt_config(cfg: CN) -> CN:
     # The two random views: horizontal flip (p = 0.5) and a random shift of up to TTA_PAD
     # pixels (zero padding, then a crop of the original size).
     _C.LT.DECOUPLE.TTA_PAD = 4
+    # Evaluate sub-model t alone instead of the aggregation (0: aggregate all T).
+    _C.LT.DECOUPLE.EVAL_SUBMODEL = 0
     # Batches per class group for the plot of average parameter importance per group
     # (Fig. 1b), written at the end of training; 0 skips it.
     _C.LT.DECOUPLE.IMPORTANCE_PLOT_BATCHES = 4

@@ -51,13 +51,16 @@ class DecoupledClassifier(LTClassifier):
 
     @configurable
     def __init__(self, *, num_stages: int, exclude=(), aggregation: str = "instance", tta_steps: int = 5,
-                 tta_lr: float = 0.2, tta_pad: int = 4, seed: int = 0, **kwargs):
+                 tta_lr: float = 0.2, tta_pad: int = 4, seed: int = 0, eval_submodel: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.param_masks = ParamMasks(self, num_stages, exclude=tuple(exclude) + ("param_masks",))
         self.aggregator = TestTimeAggregator(aggregation, tta_steps, tta_lr)
         self.tta_pad = int(tta_pad)
         self.seed = int(seed)
         self.allow_partial = False
+        if not 0 <= int(eval_submodel) <= num_stages:
+            raise ValueError(f"LT.DECOUPLE.EVAL_SUBMODEL must lie in 0..{num_stages}, got {eval_submodel}")
+        self.eval_submodel = int(eval_submodel)
         self._views_generator = torch.Generator().manual_seed(self.seed)
 
     @classmethod
@@ -72,6 +75,7 @@ class DecoupledClassifier(LTClassifier):
             tta_lr=d.TTA_LR,
             tta_pad=d.TTA_PAD,
             seed=max(int(cfg.SEED), 0),
+            eval_submodel=d.EVAL_SUBMODEL,
         )
         return ret
 
@@ -98,7 +102,14 @@ class DecoupledClassifier(LTClassifier):
         return torch.stack(out)
 
     def aggregate(self, images: torch.Tensor):
-        """(aggregated probabilities ``[N, C]``, lambda ``[N, T]``) of preprocessed images."""
+        """(aggregated probabilities ``[N, C]``, lambda ``[N, T]``) of preprocessed images;
+        with ``eval_submodel = t`` sub-model t alone (lambda one-hot)."""
+        if self.eval_submodel:
+            with self.param_masks.submodel(self, self.eval_submodel):
+                probs = self.loss.predict_probs(self.classify(self.extract_features(images)))
+            weights = torch.zeros(images.shape[0], self.num_stages, device=probs.device)
+            weights[:, self.eval_submodel - 1] = 1.0
+            return probs, weights
         if self.aggregator.mode == "average":  # no views needed: lambda_t = 1 / T
             probs = self.submodel_probs(images)
             return self.aggregator(probs, probs, probs)
