@@ -108,6 +108,21 @@ def add_lt_config(cfg: CN) -> CN:
     # "all": q = (1 - eps) onehot + eps / K (the seed's code, GluonCV, torch); "others":
     # q_y = 1 - eps and eps / (K - 1) on each other class (the equation of He et al.).
     _C.MODEL.LT.LOSS.LABEL_SMOOTHING.SPREAD = "all"
+    # Compensation loss "CompensationCE" of Decoupled Optimisation (Cong et al., AAAI 2024, eq. 2):
+    # CE(softmax(z - log alpha), y) with a per-class alpha.
+    _C.MODEL.LT.LOSS.COMPENSATION = CN()
+    # alpha: "ones" (alpha_1 = 1, plain CE), "group" (alpha_2: RHO on the preferred group's
+    # classes, 1 - RHO elsewhere) or "reversed_frequency" (alpha_3 = tau = R(L): the class of
+    # frequency rank k gets the frequency of rank K - 1 - k).
+    _C.MODEL.LT.LOSS.COMPENSATION.ALPHA = "ones"
+    # rho_m of alpha_2, in (0, 1) (the paper: 0.8; 0.7 on CIFAR-100-LT).
+    _C.MODEL.LT.LOSS.COMPENSATION.RHO = 0.8
+    # The preferred group of "group": these class ids if non-empty, else the classes with
+    # GROUP_MIN_COUNT <= n_j <= GROUP_MAX_COUNT training images (medium-shot: 20-100).
+    _C.MODEL.LT.LOSS.COMPENSATION.CLASSES = []
+    _C.MODEL.LT.LOSS.COMPENSATION.GROUP_MIN_COUNT = 20
+    _C.MODEL.LT.LOSS.COMPENSATION.GROUP_MAX_COUNT = 100
+
 
     # ECM, GOL, BAGS (lt_det/losses/ecm.py, gol.py, bags.py)
     # ECM (Cho & Kraehenbuehl, ECCV 2022): sigmoid BCE(2 z + m_j, y) w_j with margins
@@ -355,6 +370,55 @@ def add_lt_config(cfg: CN) -> CN:
     # images (n_c / N on the full training set); 0 turns the rule off.
     _C.LT.CLASS_SUBSET.REMOVE_SHARE_ABOVE = 0.0
 
+    # Decoupled Optimisation (Cong et al., AAAI 2024; projects/DecoupledOptimisation).
+    # Parameter decoupling (lt_det/modeling/param_masks.py, lt_det/engine/param_decoupling.py)
+    # and test-time aggregation of the "DecoupledClassifier" meta-architecture. Stages are
+    # the top-level config (stage 1) and the entries of LT.STAGES (stages 2..T).
+    _C.LT.DECOUPLE = CN()
+    # Turn the decoupling hook on (pruning at the end of each stage, masks, sub-models).
+    _C.LT.DECOUPLE.ENABLED = False
+    # Class groups of the stages, by training images per class: many >= MANY_MIN, few <=
+    # FEW_MAX, medium in between (Liu et al.: > 100 / < 20); with 4 stages the medium group
+    # splits at MEDIUM_SPLIT (medium-high >= it). REVERSE: train the groups few first.
+    _C.LT.DECOUPLE.MANY_MIN = 101
+    _C.LT.DECOUPLE.FEW_MAX = 19
+    _C.LT.DECOUPLE.MEDIUM_SPLIT = 50
+    _C.LT.DECOUPLE.REVERSE = False
+    # Importance estimator: "taylor" ((w g)^2), "fisher" (g^2) or "l1" (|w|).
+    _C.LT.DECOUPLE.IMPORTANCE = "taylor"
+    # N: batches of the stage group's training samples over which the importance is averaged.
+    _C.LT.DECOUPLE.IMPORTANCE_BATCHES = 8
+    # gamma_best of stages 1..T-1 (fraction of the stage's free elements pruned; the last
+    # stage keeps all). -1: choose it by a scan of gamma = 0, 0.1, ..., 0.9 (Fig. 4).
+    # The paper: 0.5 in stage 1; 0.8 in stage 2 (0.6 on iNaturalist, CIFAR-100-LT beta=50).
+    _C.LT.DECOUPLE.GAMMAS = [0.5, 0.8]
+    # Batches of the group's samples on which each scan point's accuracy is measured.
+    _C.LT.DECOUPLE.SCAN_BATCHES = 4
+    # Delta t: progressive pruning steps (eq. 4), each followed by RETRAIN_ITERS iterations;
+    # the last PRUNE_STEPS * RETRAIN_ITERS iterations of stages 1..T-1 are the pruning phase.
+    _C.LT.DECOUPLE.PRUNE_STEPS = 10
+    _C.LT.DECOUPLE.RETRAIN_ITERS = 10
+    # "layer": every tensor prunes the fraction gamma of its free elements; "global": one
+    # importance threshold across tensors.
+    _C.LT.DECOUPLE.SCOPE = "layer"
+    # Module paths whose parameters are not decoupled (always trained, e.g. nothing).
+    _C.LT.DECOUPLE.EXCLUDE = []
+    # Test-time aggregation of the T sub-models: "instance" (lambda per test image),
+    # "group" (one lambda for the test set, learnt online) or "average" (1 / T).
+    _C.LT.DECOUPLE.AGGREGATION = "instance"
+    # Adam steps and step size on lambda's softmax logits per batch (5 steps of 0.2 can move
+    # a logit by about 1, lambda from 1/3 to about 0.6 with T = 3).
+    _C.LT.DECOUPLE.TTA_STEPS = 5
+    _C.LT.DECOUPLE.TTA_LR = 0.2
+    # The two random views: horizontal flip (p = 0.5) and a random shift of up to TTA_PAD
+    # pixels (zero padding, then a crop of the original size).
+    _C.LT.DECOUPLE.TTA_PAD = 4
+    # Evaluate sub-model t alone instead of the aggregation (0: aggregate all T).
+    _C.LT.DECOUPLE.EVAL_SUBMODEL = 0
+    # Batches per class group for the plot of average parameter importance per group
+    # (Fig. 1b), written at the end of training; 0 skips it.
+    _C.LT.DECOUPLE.IMPORTANCE_PLOT_BATCHES = 4
+
     # ------------------------------------------------------------------------------------
     # Classification input and batch augmentations (lt_det/data/, docs/tricks.md).
     # ------------------------------------------------------------------------------------
@@ -379,6 +443,12 @@ def add_lt_config(cfg: CN) -> CN:
     _C.LT.CLS_INPUT.RRC_RATIO = (3.0 / 4.0, 4.0 / 3.0)
     # Images per batch at test time (all ranks together, like SOLVER.IMS_PER_BATCH).
     _C.LT.CLS_INPUT.TEST_IMS_PER_BATCH = 256
+    # Strong augmentation after LT.CLS_INPUT.TRAIN_TRANSFORM, per image (torchvision v2):
+    # "none", "randaugment" (RandAugment N ops of magnitude M), "autoaugment_imagenet" or
+    # "autoaugment_cifar10" (AutoAugment's learnt policies).
+    _C.LT.CLS_INPUT.STRONG_AUGMENT = "none"
+    _C.LT.CLS_INPUT.RANDAUGMENT_N = 2
+    _C.LT.CLS_INPUT.RANDAUGMENT_M = 9
     # Image files of detection and classification sets (lt_det/data/corrupt_images.py).
     _C.LT.INPUT = CN()
     # A truncated or unreadable image file: "error" (stop with one line naming the file) or

@@ -27,7 +27,9 @@ What a stage may override, and what happens when it does (``APPLIERS``):
   stage's start; its ``SOLVER.STEPS`` / ``WARMUP_ITERS`` count from there and it runs to
   the next stage with other SOLVER values, or to ``SOLVER.MAX_ITER``. Stages without
   SOLVER overrides keep the running schedule (so DRW at epoch 160 of 200 keeps the
-  global steps);
+  global steps). The top-level schedule likewise runs to the first stage with other SOLVER
+  values (so a cosine decay of stage 1 reaches its end at that stage's start), or to
+  ``SOLVER.MAX_ITER``;
 * ``MODEL.LT.MIXUP.*``: the model's mixup strategy; ``LT.FREEZE``: frozen modules;
   ``MODEL.LT.CLASSIFIER.LWS`` / ``MODEL.LT.CLASSIFIER.NCM``: LWS scaling on / off, NCM at evaluation.
 
@@ -279,6 +281,15 @@ class StageScheduleHook(HookBase):
         start = self.stages[first].start_iter
         return first, start, end - start
 
+    def top_level_length(self) -> int:
+        """Iterations of the top-level LR schedule: up to the first stage with other SOLVER
+        values, else ``SOLVER.MAX_ITER``."""
+        sig = self._solver_signature(-1)
+        for j, s in enumerate(self.stages):
+            if self._solver_signature(j) != sig:
+                return s.start_iter
+        return self.base_cfg.SOLVER.MAX_ITER
+
     # ------------------------------------------------------------------- appliers
     def _apply_freeze(self, cfg, k, fresh):
         for p in self._trainable:
@@ -356,7 +367,7 @@ class StageScheduleHook(HookBase):
             )
         optimizer = self.trainer.optimizer
         if segment is None:
-            start, length, seg_cfg = 0, self.base_cfg.SOLVER.MAX_ITER, self.base_cfg
+            start, length, seg_cfg = 0, self.top_level_length(), self.base_cfg
         else:
             first, start, length = segment
             seg_cfg = self.cfgs[first]
@@ -469,6 +480,10 @@ class StageScheduleHook(HookBase):
         fresh = k >= 0 and self.trainer.iter == self.stages[k].start_iter
         self.current = -1
         self._segment = None
+        if k < 0 and self.top_level_length() < self.base_cfg.SOLVER.MAX_ITER:
+            # The trainer built its schedule over MAX_ITER: replace it by the shorter one.
+            self._segment = "trainer"
+            self._apply_solver(self.base_cfg, -1, fresh)
         self._enter(k, fresh)
 
     def before_step(self):

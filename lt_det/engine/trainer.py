@@ -17,7 +17,8 @@ from ..solver import build_lt_optimizer
 from .checkpoint import LTCheckpointer
 from .hooks import DivergenceGuard, IterationSeed
 from .input_checks import check_annotated_test_set
-from .stage_schedule import build_stage_schedule_hook
+from .param_decoupling import build_param_decoupling_hook
+from .stage_schedule import StageScheduleHook, build_stage_schedule_hook
 
 H = TypeVar("H", bound=HookBase)
 
@@ -121,6 +122,11 @@ class LTTrainer(DefaultTrainer):
             # iteration), before checkpointing and evaluation (so a checkpoint written at a
             # boundary already holds the stage's state).
             ret.insert(_index_after(ret, hooks.LRScheduler), stage_hook)
+        decoupling = build_param_decoupling_hook(self.cfg)  # LT.DECOUPLE (Decoupled Optimisation)
+        if decoupling is not None:
+            # After the stage schedule (whose loss and loader it uses), before checkpointing.
+            after = StageScheduleHook if stage_hook is not None else hooks.LRScheduler
+            ret.insert(_index_after(ret, after), decoupling)
         return ret
 
     # ---------------------------------------------------- the run's state, public

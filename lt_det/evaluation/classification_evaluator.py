@@ -116,6 +116,19 @@ def classification_metrics(
     return {"metrics": metrics, "per_class": per_class}
 
 
+def mean_weights_per_group(labels: np.ndarray, weights: np.ndarray, train_counts: Sequence[int]) -> Dict[str, float]:
+    """Mean aggregation weight lambda_t of the test images of each shot group (the test
+    images' classes' training counts), as ``{"<group>_lambda<t>": mean}`` (t from 1)."""
+    groups = np.asarray([shot_group(int(n)) for n in train_counts])[np.asarray(labels, dtype=np.int64)]
+    out = OrderedDict()
+    for g in ("many", "medium", "few"):
+        sel = groups == g
+        if sel.any():
+            for t, v in enumerate(weights[sel].mean(0), start=1):
+                out[f"{g}_lambda{t}"] = float(v)
+    return out
+
+
 def write_per_class_csv(per_class: List[dict], class_names: Sequence[str], path: str) -> None:
     """One row per class: id, name, training count, group, test images, correct, accuracy (%)."""
     with open(path, "w", newline="") as f:
@@ -215,6 +228,7 @@ class LTClassificationEvaluator(DatasetEvaluator):
     def reset(self):
         self._labels: List[np.ndarray] = []
         self._topk: List[np.ndarray] = []
+        self._weights: List[np.ndarray] = []  # per-image aggregation weights, when the model gives them
 
     def process(self, inputs, outputs):
         if len(outputs) == 0:
@@ -227,10 +241,13 @@ class LTClassificationEvaluator(DatasetEvaluator):
         k = min(TOPK, scores.shape[1])
         self._labels.append(labels)
         self._topk.append(scores.topk(k, dim=1).indices.cpu().numpy())
+        if "aggregation_weights" in outputs[0]:
+            self._weights.append(torch.stack([o["aggregation_weights"] for o in outputs]).cpu().numpy())
 
     def evaluate(self):
         labels = comm.gather(self._labels, dst=0)
         topk = comm.gather(self._topk, dst=0)
+        weights = comm.gather(self._weights, dst=0)
         if not comm.is_main_process():
             return {}
         labels = [x for part in labels for x in part]
@@ -252,7 +269,12 @@ class LTClassificationEvaluator(DatasetEvaluator):
             "[lt_classification] %s: %d test images; classes per group: %s",
             self.dataset_name, sum(len(x) for x in labels), groups,
         )
-        return OrderedDict(classification=dict(metrics))
+        out = OrderedDict(classification=dict(metrics))
+        weights = [x for part in weights for x in part]
+        if weights:
+            out["aggregation"] = mean_weights_per_group(np.concatenate(labels), np.concatenate(weights), self.train_counts)
+            logger.info("[lt_classification] mean aggregation weights per group: %s", out["aggregation"])
+        return out
 
 
 # The evaluator under a descriptive name (the registry key is the metadata's evaluator_type).

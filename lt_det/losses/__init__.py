@@ -6,6 +6,7 @@ from .build import LOSS_REGISTRY, build_loss
 from .bags import BAGS
 from .cb_focal import CBFocal
 from .class_balanced_ce import ClassBalancedCE
+from .compensation import CompensationCE
 from .cost_sensitive_ce import CSCE
 from .ecm import ECM
 from .distillation import Teacher, build_teacher, distillation_kl, distillation_loss
@@ -31,6 +32,7 @@ __all__ = [
     "BAGS",
     "CBFocal",
     "ClassBalancedCE",
+    "CompensationCE",
     "CSCE",
     "Teacher",
     "build_teacher",

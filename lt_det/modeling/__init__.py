@@ -3,7 +3,7 @@ from . import backbone, calibration, meta_arch, roi_heads  # noqa: F401
 from .calibration import CALIBRATION_REGISTRY, apply_calibration, build_calibration
 from .classifier_heads import CLS_HEAD_REGISTRY, LWSHead, NCMHead, build_cls_head, class_means
 from .freeze import freeze_modules, reinit_modules
-from .meta_arch import LTClassifier, LTTricksClassifier
+from .meta_arch import DecoupledClassifier, LTClassifier, LTTricksClassifier
 from .roi_heads import (
     LTCascadeROIHeads,
     LTFastRCNNOutputLayers,
@@ -24,6 +24,7 @@ __all__ = [
     "class_means",
     "freeze_modules",
     "reinit_modules",
+    "DecoupledClassifier",
     "LTClassifier",
     "LTTricksClassifier",
     "apply_tau_norm",

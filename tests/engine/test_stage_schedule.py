@@ -219,3 +219,22 @@ def test_a_bad_stage_fails_when_the_trainer_is_built(tmp_path, stage, match):
     cfg.SOLVER.MAX_ITER, cfg.SOLVER.STEPS = 100, (60,)
     with pytest.raises(ValueError, match=match):
         LTTrainer(cfg)
+
+
+def test_top_level_cosine_ends_at_the_first_solver_stage(tmp_path):
+    # Top level: cosine 0.1 -> 0 (no warm-up); a stage at iteration 4 sets lr 0.01 constant.
+    # The top-level schedule spans iterations 0-3 only: lr_i = 0.05 (1 + cos(pi i / 4)).
+    import math
+
+    cfg = _cfg(tmp_path)
+    cfg.SOLVER.LR_SCHEDULER_NAME = "WarmupCosineLR"
+    cfg.SOLVER.BASE_LR_END = 0.0
+    cfg.LT.STAGES = [{"NAME": "s2", "START_ITER": 4,
+                      "OVERRIDES": ["SOLVER.BASE_LR", 0.01, "SOLVER.LR_SCHEDULER_NAME", "WarmupMultiStepLR"]}]
+    cfg.freeze()
+    t = ToyTrainer(cfg)
+    t.resume_or_load(resume=False)
+    t.train()
+    lrs = [t.recorder.rows[i]["lr"] for i in range(12)]
+    assert lrs[:4] == pytest.approx([0.05 * (1 + math.cos(math.pi * i / 4)) for i in range(4)])
+    assert lrs[4:] == pytest.approx([0.01] * 8)

@@ -137,3 +137,26 @@ def test_corrupt_checkpoint_at_resume_is_one_line(tmp_path):
     assert "model_0000003.pth cannot be read (empty file)" in line
     assert "Traceback" not in proc.stderr and "EOFError" not in proc.stderr
     assert (out / "model_0000003.pth").exists()  # a directory that existed is never removed
+
+
+DO_TINY = os.path.join(ROOT, "projects", "DecoupledOptimisation", "configs", "lt_images_tiny_do.yaml")
+
+
+@pytest.mark.parametrize(
+    "opts, needle",
+    [
+        (["LT.DECOUPLE.MANY_MIN", "100"], "LT.DECOUPLE.MANY_MIN"),  # stage 1's group is empty
+        (["DATALOADER.LT.GROUP_PREFERRED.RHO", "1.0"], "DATALOADER.LT.GROUP_PREFERRED.RHO"),
+        (["LT.DECOUPLE.GAMMAS", "[0.5, 1.0]"], "LT.DECOUPLE.GAMMAS"),
+        (["--eval-only", "MODEL.WEIGHTS", ""], "param_masks"),  # no masks to aggregate
+    ],
+)
+def test_decoupled_optimisation_bad_input(tmp_path, opts, needle):
+    out = tmp_path / "never"
+    flags = [o for o in opts if o.startswith("--")]
+    kv = [o for o in opts if not o.startswith("--")]
+    proc = train_net("--config-file", DO_TINY, *flags, "OUTPUT_DIR", str(out), *kv, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if "train_net.py: error:" in line]
+    assert len(errors) == 1 and needle in errors[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr

@@ -258,11 +258,45 @@ class ResizeCenterCrop:
         return torch.stack([center_crop(resize_short_side(x, self.resize_short), s) for x in images])
 
 
+STRONG_AUGMENTS = ("none", "randaugment", "autoaugment_imagenet", "autoaugment_cifar10")
+
+
+class StrongAugment:
+    """A training transform followed, image by image, by torchvision's RandAugment
+    (Cubuk et al., NeurIPS-W 2020; ``num_ops`` N, ``magnitude`` M) or AutoAugment (Cubuk et
+    al., CVPR 2019; its ImageNet or CIFAR-10 policy) on the uint8 crops - the "strong
+    augmentation" of the long-tail recipes (PaCo, Decoupled Optimisation)."""
+
+    def __init__(self, base, kind: str, num_ops: int = 2, magnitude: int = 9):
+        from torchvision.transforms import v2
+
+        if kind == "randaugment":
+            self.op = v2.RandAugment(num_ops=num_ops, magnitude=magnitude)
+        elif kind == "autoaugment_imagenet":
+            self.op = v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET)
+        elif kind == "autoaugment_cifar10":
+            self.op = v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10)
+        else:
+            raise ValueError(f"LT.CLS_INPUT.STRONG_AUGMENT must be one of {STRONG_AUGMENTS}, got {kind!r}")
+        self.base = base
+
+    def __call__(self, images: Images) -> torch.Tensor:
+        x = self.base(images)
+        if len(x) == 0:
+            return x
+        return torch.stack([self.op(im) for im in x])
+
+
 def build_cls_transform(cfg, is_train: bool):
-    """The transform named by ``LT.CLS_INPUT.TRAIN_TRANSFORM`` or ``TEST_TRANSFORM``."""
+    """The transform named by ``LT.CLS_INPUT.TRAIN_TRANSFORM`` or ``TEST_TRANSFORM`` (the
+    training one followed by ``LT.CLS_INPUT.STRONG_AUGMENT`` when set)."""
     key = "TRAIN_TRANSFORM" if is_train else "TEST_TRANSFORM"
     name = cfg.LT.CLS_INPUT[key]
     if name not in CLS_TRANSFORM_REGISTRY:
         known = ", ".join(sorted(k for k, _ in CLS_TRANSFORM_REGISTRY))
         raise KeyError(f"Unknown LT.CLS_INPUT.{key} {name!r}; registered transforms: {known}")
-    return CLS_TRANSFORM_REGISTRY.get(name)(cfg)
+    transform = CLS_TRANSFORM_REGISTRY.get(name)(cfg)
+    strong = cfg.LT.CLS_INPUT.STRONG_AUGMENT
+    if is_train and strong != "none":
+        transform = StrongAugment(transform, strong, cfg.LT.CLS_INPUT.RANDAUGMENT_N, cfg.LT.CLS_INPUT.RANDAUGMENT_M)
+    return transform

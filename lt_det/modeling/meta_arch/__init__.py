@@ -1,4 +1,5 @@
 from .classifier import LTClassifier
+from .decoupled_classifier import DecoupledClassifier
 from .tricks_classifier import LTTricksClassifier
 
-__all__ = ["LTClassifier", "LTTricksClassifier"]
+__all__ = ["LTClassifier", "DecoupledClassifier", "LTTricksClassifier"]

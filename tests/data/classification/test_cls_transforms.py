@@ -96,3 +96,26 @@ def test_errors_and_empty_batches():
     assert PadCropFlip(crop_size=4)([]).shape[0] == 0
     assert ResizeCenterCrop(resize_short=4, crop_size=4)([]).shape == (0, 3, 4, 4)
     assert RandomResizedCropFlip(crop_size=4)([]).shape == (0, 3, 4, 4)
+
+
+def test_strong_augment_wraps_the_training_transform_only():
+    import pytest as _pytest
+
+    from lt_det.config import get_lt_cfg
+    from lt_det.data.classification.transforms import StrongAugment, build_cls_transform
+
+    cfg = get_lt_cfg()
+    cfg.LT.CLS_INPUT.TRAIN_TRANSFORM = "Identity"
+    cfg.LT.CLS_INPUT.TEST_TRANSFORM = "Identity"
+    cfg.LT.CLS_INPUT.STRONG_AUGMENT = "randaugment"
+    t = build_cls_transform(cfg, is_train=True)
+    assert isinstance(t, StrongAugment) and not isinstance(build_cls_transform(cfg, is_train=False), StrongAugment)
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    y = t(x)
+    assert y.shape == x.shape and y.dtype == torch.uint8
+    # At M = 9 with two ops per image, a batch of 16 random images does not come out unchanged.
+    torch.manual_seed(0)
+    assert not torch.equal(t(x.repeat(4, 1, 1, 1)), x.repeat(4, 1, 1, 1))
+    cfg.LT.CLS_INPUT.STRONG_AUGMENT = "mixup"
+    with _pytest.raises(ValueError, match="LT.CLS_INPUT.STRONG_AUGMENT"):
+        build_cls_transform(cfg, is_train=True)
