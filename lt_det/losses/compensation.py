@@ -92,6 +92,8 @@ class CompensationCE(ClassificationLoss):
         class_stats: required (image counts).
     """
 
+    detection = False  # alpha has no entry for the detection background
+
     @configurable
     def __init__(
         self,
@@ -106,8 +108,6 @@ class CompensationCE(ClassificationLoss):
         group_max_count: int = 100,
     ):
         super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
-        if use_background:
-            raise ValueError("CompensationCE has no alpha for the detection background; use it for classification")
         counts = np.asarray(require_counts(class_stats, type(self).__name__))
         if not len(group):
             group = np.flatnonzero((counts >= group_min_count) & (counts <= group_max_count))
