@@ -73,7 +73,13 @@ def load_recipe(config_file: str, opts=()):
 
 
 def is_classification(cfg) -> bool:
-    return cfg.MODEL.META_ARCHITECTURE in CLASSIFIER_ARCHS
+    """Whether the meta-architecture is an image classifier (LTClassifier or a subclass)."""
+    from detectron2.modeling import META_ARCH_REGISTRY
+
+    from .modeling.meta_arch import LTClassifier
+
+    name = cfg.MODEL.META_ARCHITECTURE
+    return name in CLASSIFIER_ARCHS or (name in META_ARCH_REGISTRY and issubclass(META_ARCH_REGISTRY.get(name), LTClassifier))
 
 
 def tiny_recipe(cfg, output_dir: str, iters_per_stage: int = 2, cache_dir: Optional[str] = None):
@@ -87,6 +93,8 @@ def tiny_recipe(cfg, output_dir: str, iters_per_stage: int = 2, cache_dir: Optio
     """
     cfg = cfg.clone()
     cfg.defrost()
+    if cfg.LT.DECOUPLE.ENABLED:
+        iters_per_stage = max(iters_per_stage, 4)  # a stage must outlast its pruning phase
     cfg.MODEL.DEVICE = "cpu"
     cfg.OUTPUT_DIR = output_dir
     cfg.SEED = 0
@@ -126,6 +134,17 @@ def tiny_recipe(cfg, output_dir: str, iters_per_stage: int = 2, cache_dir: Optio
         cfg.MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE = 32
     cfg.DATASETS.TRAIN = (train,)
     cfg.DATASETS.TEST = (test,)
+    if cfg.LT.DECOUPLE.ENABLED:
+        # Decoupled Optimisation's class groups and pruning phase, redrawn for the tiny set's
+        # 60, 21, 11, 7, 5, 4 training images (as projects/DecoupledOptimisation/configs/
+        # lt_images_tiny_do.yaml): many >= 50, medium 11-49 (split at 20), few <= 10, and a
+        # pruning phase of one step of one iteration, so it fits a stage of iters_per_stage.
+        cfg.LT.DECOUPLE.MANY_MIN, cfg.LT.DECOUPLE.FEW_MAX, cfg.LT.DECOUPLE.MEDIUM_SPLIT = 50, 10, 20
+        cfg.MODEL.LT.LOSS.COMPENSATION.GROUP_MIN_COUNT, cfg.MODEL.LT.LOSS.COMPENSATION.GROUP_MAX_COUNT = 11, 49
+        cfg.DATALOADER.LT.GROUP_PREFERRED.MIN_COUNT, cfg.DATALOADER.LT.GROUP_PREFERRED.MAX_COUNT = 11, 49
+        cfg.LT.DECOUPLE.PRUNE_STEPS = cfg.LT.DECOUPLE.RETRAIN_ITERS = 1
+        cfg.LT.DECOUPLE.IMPORTANCE_BATCHES = cfg.LT.DECOUPLE.SCAN_BATCHES = 1
+        cfg.LT.DECOUPLE.IMPORTANCE_PLOT_BATCHES = 1
     if cache_dir is not None:
         cfg.LT.CAM_BS.CACHE_DIR = cache_dir
     stages = []

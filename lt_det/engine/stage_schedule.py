@@ -367,7 +367,13 @@ class StageScheduleHook(HookBase):
             )
         optimizer = self.trainer.optimizer
         if segment is None:
-            start, length, seg_cfg = 0, self.top_level_length(), self.base_cfg
+            # The top-level schedule ends where the first stage with other SOLVER values
+            # starts; a later stage that returns to the top-level values continues it on the
+            # whole run's positions (0 .. MAX_ITER), as before that stage existed.
+            length = self.top_level_length()
+            if self.trainer.iter >= length:
+                length = self.base_cfg.SOLVER.MAX_ITER
+            start, seg_cfg = 0, self.base_cfg
         else:
             first, start, length = segment
             seg_cfg = self.cfgs[first]
@@ -437,7 +443,7 @@ class StageScheduleHook(HookBase):
                     self._stage_losses(model, cfg)
                 if _changed(prev, cfg, SOLVER_SCHEDULE_KEYS):
                     stand_in = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.SOLVER.BASE_LR)
-                    (self._build_lr_scheduler or build_lr_scheduler)(cfg, stand_in)
+                    build_lr_scheduler(cfg, stand_in)  # detectron2's, as LTTrainer.build_lr_scheduler
                 sampler = cfg.DATALOADER.SAMPLER_TRAIN
                 if not is_lt_sampler(sampler) and sampler not in D2_SAMPLERS:
                     raise ValueError(
