@@ -10,6 +10,7 @@ from detectron2.config import configurable
 from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
+from .reweighting import require_counts
 
 
 def bags_groups(instance_count: Sequence[int], bin_edges: Sequence[float]) -> List[np.ndarray]:
@@ -69,11 +70,7 @@ class BAGS(ClassificationLoss):
         super().__init__(
             num_classes=num_classes, use_background=use_background, class_stats=class_stats
         )
-        if class_stats is None:
-            raise ValueError(
-                "BAGS needs class statistics (instance counts): register the training set "
-                "with class statistics in its metadata or pass class_stats to build_loss"
-            )
+        require_counts(class_stats, "BAGS")  # one-line error without class statistics
         self.bin_edges = tuple(float(e) for e in bin_edges)
         self.others_sample_ratio = float(others_sample_ratio)
         groups = bags_groups(class_stats.instance_count, self.bin_edges)

@@ -10,6 +10,7 @@ from detectron2.config import configurable
 from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
+from .reweighting import require_counts
 
 
 def ecm_margins_and_weights(positives: np.ndarray):
@@ -68,11 +69,7 @@ class ECM(ClassificationLoss):
         super().__init__(
             num_classes=num_classes, use_background=use_background, class_stats=class_stats
         )
-        if class_stats is None:
-            raise ValueError(
-                "ECM loss needs class statistics (image counts): register the training set "
-                "with class statistics in its metadata or pass class_stats to build_loss"
-            )
+        require_counts(class_stats, "ECM")  # one-line error without class statistics
         if not fg_bg_ratio > 0:
             raise ValueError(f"MODEL.LT.LOSS.ECM.FG_BG_RATIO must be > 0, got {fg_bg_ratio}")
         self.fg_bg_ratio = float(fg_bg_ratio)
