@@ -33,7 +33,7 @@ import operator
 import os
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -261,6 +261,17 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.
     return pos, found
 
 
+def _required_positions(
+    sorted_ids: np.ndarray, ids: np.ndarray, missing: Callable[[int], str]
+) -> np.ndarray:
+    """Positions of ``ids`` in ``sorted_ids``, all of which must be there: else a
+    ``ValueError(missing(i))`` for the first entry ``i`` that is not."""
+    pos, found = _positions(sorted_ids, ids)
+    if not found.all():
+        raise ValueError(missing(int(np.argmin(found))))
+    return pos
+
+
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     """Sorted distinct integer keys (np.unique, and np.isin through it, import numpy.ma on
     first use: a tenth of a second of a small evaluation)."""
@@ -369,19 +380,15 @@ class _GroundTruth:
             # lvis-api stores matches as annotation ids and reads 0 as "no match".
             raise ValueError("Annotation id 0 found; LVIS evaluation needs ids >= 1, renumber them")
         ann_img_ids = _column(anns, "image_id", np.int64, "annotation")
-        img, found = _positions(self.img_ids, ann_img_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file"
-            )
+        img = _required_positions(
+            self.img_ids, ann_img_ids,
+            lambda i: f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file",
+        )
         ann_cat_ids = _column(anns, "category_id", np.int64, "annotation")
-        cat, found = _positions(self.cat_ids, ann_cat_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file"
-            )
+        cat = _required_positions(
+            self.cat_ids, ann_cat_ids,
+            lambda i: f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file",
+        )
         area = _column(anns, "area", np.float64, "annotation")
         boxes = _boxes(anns, "annotation")
         if not (np.isfinite(area).all() and np.isfinite(boxes).all()):
@@ -460,19 +467,15 @@ class _Detections:
                 "(lvis-api fails on it too); check the model's outputs"
             )
         img_ids, cat_ids, scores = results.image_id, results.category_id, results.score
-        img, found = _positions(gt.img_ids, img_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth"
-            )
-        cat, found = _positions(gt.cat_ids, cat_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Result {i} has category_id {cat_ids[i]}, which is not a category of the ground "
-                "truth (map contiguous class ids back to dataset ids)"
-            )
+        img = _required_positions(
+            gt.img_ids, img_ids,
+            lambda i: f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth",
+        )
+        cat = _required_positions(
+            gt.cat_ids, cat_ids,
+            lambda i: f"Result {i} has category_id {cat_ids[i]}, which is not a category of the "
+            "ground truth (map contiguous class ids back to dataset ids)",
+        )
         if np.isnan(scores).any():
             i = int(np.argmax(np.isnan(scores)))
             raise ValueError(f"Result {i} (image_id {img_ids[i]}, category_id {cat_ids[i]}) has score NaN")
