@@ -26,6 +26,7 @@ Instance Segmentation", CVPR 2019) with every rule exactly as lvis-api applies i
 Where lvis-api silently drops or mis-scores bad input (detections of unknown categories,
 NaN scores or boxes, annotation id 0, an empty results list), this module raises ValueError.
 """
+import contextlib
 import gc
 import itertools
 import json
@@ -54,6 +55,18 @@ IOU_TYPES = ("bbox", "segm", "boundary")
 METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf")
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector inside the block (restored as it was on exit)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_json(path: str, opener=open):
     """The JSON file ``path`` as Python objects, parsed with msgspec (C; ~3x stdlib ``json``).
 
@@ -64,9 +77,7 @@ def load_json(path: str, opener=open):
     by the first automatic collections of the next work. Files msgspec rejects but stdlib
     ``json`` reads (NaN / Infinity literals) are read with ``json``.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc_paused():
         with opener(path, "rb") as f:
             raw = f.read()
         try:
@@ -77,9 +88,6 @@ def load_json(path: str, opener=open):
         if gc.get_count()[0] > 100_000:  # objects created since the last collection
             gc.collect()
         return data
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Result(msgspec.Struct, gc=False):
@@ -156,9 +164,7 @@ class ResultColumns:
         type, NaN literals) is read as plain JSON and checked by ``from_records``, whose
         error names the offending result.
         """
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc_paused():
             with opener(path, "rb") as f:
                 raw = f.read()
             try:
@@ -182,9 +188,6 @@ class ResultColumns:
                 bbox=np.array(boxes, dtype=np.float64).reshape(n, 4) if n and n_box == n else None,
                 segmentation=segms if n - segms.count(None) else None,
             )
-        finally:
-            if enabled:
-                gc.enable()
 
 
 def _load_json(obj, what: str):
