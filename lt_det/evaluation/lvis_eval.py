@@ -26,6 +26,7 @@ Instance Segmentation", CVPR 2019) with every rule exactly as lvis-api applies i
 Where lvis-api silently drops or mis-scores bad input (detections of unknown categories,
 NaN scores or boxes, annotation id 0, an empty results list), this module raises ValueError.
 """
+import contextlib
 import gc
 import itertools
 import json
@@ -33,7 +34,7 @@ import operator
 import os
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -54,6 +55,18 @@ IOU_TYPES = ("bbox", "segm", "boundary")
 METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf")
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector inside the block (restored as it was on exit)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_json(path: str, opener=open):
     """The JSON file ``path`` as Python objects, parsed with msgspec (C; ~3x stdlib ``json``).
 
@@ -64,9 +77,7 @@ def load_json(path: str, opener=open):
     by the first automatic collections of the next work. Files msgspec rejects but stdlib
     ``json`` reads (NaN / Infinity literals) are read with ``json``.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc_paused():
         with opener(path, "rb") as f:
             raw = f.read()
         try:
@@ -77,9 +88,6 @@ def load_json(path: str, opener=open):
         if gc.get_count()[0] > 100_000:  # objects created since the last collection
             gc.collect()
         return data
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Result(msgspec.Struct, gc=False):
@@ -156,9 +164,7 @@ class ResultColumns:
         type, NaN literals) is read as plain JSON and checked by ``from_records``, whose
         error names the offending result.
         """
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc_paused():
             with opener(path, "rb") as f:
                 raw = f.read()
             try:
@@ -182,9 +188,6 @@ class ResultColumns:
                 bbox=np.array(boxes, dtype=np.float64).reshape(n, 4) if n and n_box == n else None,
                 segmentation=segms if n - segms.count(None) else None,
             )
-        finally:
-            if enabled:
-                gc.enable()
 
 
 def _load_json(obj, what: str):
@@ -259,6 +262,17 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.
     pos = np.searchsorted(sorted_ids, ids)
     found = sorted_ids[np.minimum(pos, len(sorted_ids) - 1)] == ids
     return pos, found
+
+
+def _required_positions(
+    sorted_ids: np.ndarray, ids: np.ndarray, missing: Callable[[int], str]
+) -> np.ndarray:
+    """Positions of ``ids`` in ``sorted_ids``, all of which must be there: else a
+    ``ValueError(missing(i))`` for the first entry ``i`` that is not."""
+    pos, found = _positions(sorted_ids, ids)
+    if not found.all():
+        raise ValueError(missing(int(np.argmin(found))))
+    return pos
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:
@@ -369,19 +383,15 @@ class _GroundTruth:
             # lvis-api stores matches as annotation ids and reads 0 as "no match".
             raise ValueError("Annotation id 0 found; LVIS evaluation needs ids >= 1, renumber them")
         ann_img_ids = _column(anns, "image_id", np.int64, "annotation")
-        img, found = _positions(self.img_ids, ann_img_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file"
-            )
+        img = _required_positions(
+            self.img_ids, ann_img_ids,
+            lambda i: f"Annotation {ann_ids[i]} has image_id {ann_img_ids[i]}, not an image of the file",
+        )
         ann_cat_ids = _column(anns, "category_id", np.int64, "annotation")
-        cat, found = _positions(self.cat_ids, ann_cat_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file"
-            )
+        cat = _required_positions(
+            self.cat_ids, ann_cat_ids,
+            lambda i: f"Annotation {ann_ids[i]} has category_id {ann_cat_ids[i]}, not a category of the file",
+        )
         area = _column(anns, "area", np.float64, "annotation")
         boxes = _boxes(anns, "annotation")
         if not (np.isfinite(area).all() and np.isfinite(boxes).all()):
@@ -460,19 +470,15 @@ class _Detections:
                 "(lvis-api fails on it too); check the model's outputs"
             )
         img_ids, cat_ids, scores = results.image_id, results.category_id, results.score
-        img, found = _positions(gt.img_ids, img_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth"
-            )
-        cat, found = _positions(gt.cat_ids, cat_ids)
-        if not found.all():
-            i = int(np.argmin(found))
-            raise ValueError(
-                f"Result {i} has category_id {cat_ids[i]}, which is not a category of the ground "
-                "truth (map contiguous class ids back to dataset ids)"
-            )
+        img = _required_positions(
+            gt.img_ids, img_ids,
+            lambda i: f"Result {i} has image_id {img_ids[i]}, which is not an image of the ground truth",
+        )
+        cat = _required_positions(
+            gt.cat_ids, cat_ids,
+            lambda i: f"Result {i} has category_id {cat_ids[i]}, which is not a category of the "
+            "ground truth (map contiguous class ids back to dataset ids)",
+        )
         if np.isnan(scores).any():
             i = int(np.argmax(np.isnan(scores)))
             raise ValueError(f"Result {i} (image_id {img_ids[i]}, category_id {cat_ids[i]}) has score NaN")

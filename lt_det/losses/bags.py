@@ -1,5 +1,5 @@
 """Balanced group softmax (BAGS): one softmax per group of classes of similar size."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 import torch
@@ -7,10 +7,8 @@ from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
 
 
 def bags_groups(instance_count: Sequence[int], bin_edges: Sequence[float]) -> List[np.ndarray]:
@@ -54,30 +52,27 @@ class BAGS(ClassificationLoss):
     Args:
         bin_edges: instance-count edges of the groups (10, 100, 1000).
         others_sample_ratio: "others" samples per sample of the group's classes (8.0).
-        class_stats: required (instance counts).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (instance counts).
     """
 
     @configurable
     def __init__(
         self,
         *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
         bin_edges: Sequence[float] = (10, 100, 1000),
         others_sample_ratio: float = 8.0,
+        **kwargs,
     ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
-        require_counts(class_stats, "BAGS")  # one-line error without class statistics
+        super().__init__(**kwargs)
+        counts = self.require_counts()
         self.bin_edges = tuple(float(e) for e in bin_edges)
         self.others_sample_ratio = float(others_sample_ratio)
-        groups = bags_groups(class_stats.instance_count, self.bin_edges)
+        groups = bags_groups(counts, self.bin_edges)
         self.num_groups = len(groups)
-        offset = 2 if use_background else 0
-        group_of_class = np.zeros(num_classes, dtype=np.int64)
-        index_in_group = np.zeros(num_classes, dtype=np.int64)  # 1-based: 0 is "others"
+        offset = 2 if self.use_background else 0
+        group_of_class = np.zeros(self.num_classes, dtype=np.int64)
+        index_in_group = np.zeros(self.num_classes, dtype=np.int64)  # 1-based: 0 is "others"
         starts = []
         for g, members in enumerate(groups):
             starts.append(offset)
@@ -95,14 +90,9 @@ class BAGS(ClassificationLoss):
         )
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "bin_edges": cfg.MODEL.LT.LOSS.BAGS.BIN_EDGES,
-            "others_sample_ratio": cfg.MODEL.LT.LOSS.BAGS.OTHERS_SAMPLE_RATIO,
-        }
+    def hyperparameters(cls, cfg):
+        c = cfg.MODEL.LT.LOSS.BAGS
+        return {"bin_edges": c.BIN_EDGES, "others_sample_ratio": c.OTHERS_SAMPLE_RATIO}
 
     def num_logits(self) -> int:
         return self.num_classes + self.num_groups + 2 * int(self.use_background)
@@ -129,10 +119,7 @@ class BAGS(ClassificationLoss):
         mask[chosen] = True
         return mask
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        num = logits.shape[0]
-        if num == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         C = self.num_classes
         loss = logits.new_zeros(())
         fg = labels < C if self.use_background else torch.ones_like(labels, dtype=torch.bool)

@@ -1,6 +1,7 @@
 """Base class of lt_det's classification losses (see ``LOSS_REGISTRY`` for the contract)."""
 from typing import ClassVar, Dict, Optional
 
+import numpy as np
 import torch
 from detectron2.config import configurable
 from torch import nn
@@ -14,7 +15,8 @@ class ClassificationLoss(nn.Module):
     The shared part of every loss lives here: the ``@configurable`` mapping from the config
     (``from_config`` = these three arguments + the subclass's ``hyperparameters(cfg)``), the
     empty-batch guard (``forward`` returns a graph-connected 0 on an empty batch, else
-    ``batch_loss``), and the checks below. A subclass implements ``batch_loss`` (or
+    ``batch_loss``), the class-statistics requirement (``require_counts``) and the checks
+    below. A subclass implements ``batch_loss`` (or
     ``forward`` when it must run on empty batches too, e.g. to take part in an all-reduce),
     its own typed constructor with its hyperparameters (``**kwargs``: these arguments), and,
     when it differs from softmax over ``num_classes (+1)`` logits, ``num_logits`` and
@@ -65,6 +67,19 @@ class ClassificationLoss(nn.Module):
     def hyperparameters(cls, cfg) -> Dict[str, object]:
         """The loss's own constructor arguments from ``cfg.MODEL.LT.LOSS.<NAME>`` (none here)."""
         return {}
+
+    def require_counts(self, count: str = "instance_count") -> np.ndarray:
+        """Per-class ``count`` of ``class_stats`` (``"instance_count"``: the samples a
+        classifier of RoIs/images sees, or ``"image_count"``), float64; a one-line error
+        when the loss was built without class statistics."""
+        if self.class_stats is None:
+            kind = count.replace("_count", "")
+            raise ValueError(
+                f"{type(self).__name__} needs class statistics ({kind} counts): register the "
+                "training set with class statistics in its metadata or pass class_stats to "
+                "build_loss"
+            )
+        return np.asarray(getattr(self.class_stats, count), dtype=np.float64)
 
     def num_logits(self) -> int:
         """Columns the classifier must output (softmax default: C, plus 1 for background)."""

@@ -4,7 +4,7 @@ import torch
 from detectron2.config import configurable
 
 from .build import LOSS_REGISTRY
-from .reweighting import class_balanced_weights, require_counts, with_background
+from .reweighting import class_balanced_weights, with_background
 from .focal import sigmoid_focal_sum
 from .sigmoid_base import SigmoidClassificationLoss
 
@@ -31,7 +31,7 @@ class CBFocal(SigmoidClassificationLoss):
         super().__init__(**kwargs)
         if gamma < 0:
             raise ValueError(f"CBFocal needs MODEL.LT.LOSS.CB_FOCAL.GAMMA >= 0, got {gamma}")
-        weights = class_balanced_weights(require_counts(self.class_stats, "CBFocal"), beta)
+        weights = class_balanced_weights(self.require_counts(), beta)
         self.beta = float(beta)
         self.gamma = float(gamma)
         self.register_buffer(

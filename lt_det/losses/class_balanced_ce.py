@@ -2,7 +2,7 @@
 from detectron2.config import configurable
 
 from .build import LOSS_REGISTRY
-from .reweighting import class_balanced_weights, require_counts
+from .reweighting import class_balanced_weights
 from .weighted_ce import WeightedSoftmaxCE
 
 
@@ -24,9 +24,10 @@ class ClassBalancedCE(WeightedSoftmaxCE):
 
     @configurable
     def __init__(self, *, beta: float = 0.999, background_weight: float = 1.0, **kwargs):
-        counts = require_counts(kwargs.get("class_stats"), "ClassBalancedCE")
         super().__init__(
-            weights=class_balanced_weights(counts, beta), background_weight=background_weight, **kwargs
+            weight_fn=lambda counts: class_balanced_weights(counts, beta),
+            background_weight=background_weight,
+            **kwargs,
         )
         self.beta = float(beta)
 

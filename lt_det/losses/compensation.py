@@ -1,15 +1,13 @@
 """Compensation loss of Decoupled Optimisation's collaborative parameter optimisation."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from detectron2.config import configurable
 from torch.nn import functional as F
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
 
 ALPHA_KINDS = ("ones", "group", "reversed_frequency")
 
@@ -89,7 +87,8 @@ class CompensationCE(ClassificationLoss):
         rho: rho_m of ``"group"``, in (0, 1).
         group: class ids of the preferred group (``"group"``); empty = the classes with
             ``group_min_count <= n_j <= group_max_count`` training images.
-        class_stats: required (image counts).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (instance counts: one per image in classification).
     """
 
     detection = False  # alpha has no entry for the detection background
@@ -98,17 +97,15 @@ class CompensationCE(ClassificationLoss):
     def __init__(
         self,
         *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
         alpha: str = "ones",
         rho: float = 0.8,
         group: Sequence[int] = (),
         group_min_count: int = 20,
         group_max_count: int = 100,
+        **kwargs,
     ):
-        super().__init__(num_classes=num_classes, use_background=use_background, class_stats=class_stats)
-        counts = np.asarray(require_counts(class_stats, type(self).__name__))
+        super().__init__(**kwargs)
+        counts = self.require_counts()
         if not len(group):
             group = np.flatnonzero((counts >= group_min_count) & (counts <= group_max_count))
         alpha_vec = compensation_alpha(alpha, counts, rho, group)
@@ -116,12 +113,9 @@ class CompensationCE(ClassificationLoss):
         self.register_buffer("log_alpha", torch.as_tensor(np.log(alpha_vec), dtype=torch.float32), False)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
+    def hyperparameters(cls, cfg):
         c = cfg.MODEL.LT.LOSS.COMPENSATION
         return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
             "alpha": c.ALPHA,
             "rho": c.RHO,
             "group": tuple(c.CLASSES),
@@ -129,7 +123,5 @@ class CompensationCE(ClassificationLoss):
             "group_max_count": c.GROUP_MAX_COUNT,
         }
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if logits.shape[0] == 0:
-            return logits.sum() * 0.0
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return compensation_ce(logits, labels, self.log_alpha)

@@ -2,7 +2,7 @@
 from detectron2.config import configurable
 
 from .build import LOSS_REGISTRY
-from .reweighting import cost_sensitive_weights, require_counts
+from .reweighting import cost_sensitive_weights
 from .weighted_ce import WeightedSoftmaxCE
 
 
@@ -24,9 +24,10 @@ class CSCE(WeightedSoftmaxCE):
 
     @configurable
     def __init__(self, *, gamma: float = 1.0, background_weight: float = 1.0, **kwargs):
-        counts = require_counts(kwargs.get("class_stats"), "CSCE")
         super().__init__(
-            weights=cost_sensitive_weights(counts, gamma), background_weight=background_weight, **kwargs
+            weight_fn=lambda counts: cost_sensitive_weights(counts, gamma),
+            background_weight=background_weight,
+            **kwargs,
         )
         self.gamma = float(gamma)
 

@@ -1,16 +1,13 @@
 """Effective class-margin (ECM) loss: sigmoid BCE with margins from effective class counts."""
-from typing import Optional
-
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from detectron2.config import configurable
 
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import require_counts
+from .sigmoid_base import sigmoid_with_background_logit
 
 
 def ecm_margins_and_weights(positives: np.ndarray):
@@ -54,52 +51,32 @@ class ECM(ClassificationLoss):
 
     Args:
         fg_bg_ratio: background count over the summed class counts (detection only).
-        class_stats: required (image counts).
+        **kwargs: ``ClassificationLoss``'s arguments; ``class_stats`` is required
+            (image counts).
     """
 
     @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats],
-        fg_bg_ratio: float = 6.3313,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
-        require_counts(class_stats, "ECM")  # one-line error without class statistics
+    def __init__(self, *, fg_bg_ratio: float = 6.3313, **kwargs):
+        super().__init__(**kwargs)
+        counts = np.maximum(self.require_counts("image_count"), 1.0)
         if not fg_bg_ratio > 0:
             raise ValueError(f"MODEL.LT.LOSS.ECM.FG_BG_RATIO must be > 0, got {fg_bg_ratio}")
         self.fg_bg_ratio = float(fg_bg_ratio)
-        counts = np.maximum(np.asarray(class_stats.image_count, dtype=np.float64), 1.0)
-        if use_background:
+        if self.use_background:
             counts = np.append(counts, counts.sum() * self.fg_bg_ratio)
         margin, weight = ecm_margins_and_weights(counts)
         self.register_buffer("margin", torch.as_tensor(margin, dtype=torch.float32), False)
         self.register_buffer("weight", torch.as_tensor(weight, dtype=torch.float32), False)
 
     @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-            "fg_bg_ratio": cfg.MODEL.LT.LOSS.ECM.FG_BG_RATIO,
-        }
+    def hyperparameters(cls, cfg):
+        return {"fg_bg_ratio": cfg.MODEL.LT.LOSS.ECM.FG_BG_RATIO}
 
     def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
-        probs = torch.sigmoid(logits)
-        if not self.use_background:
-            return probs
-        background = probs[:, -1:]
-        return torch.cat([probs[:, :-1] * (1.0 - background), background], dim=1)
+        return sigmoid_with_background_logit(logits, self.use_background)
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         num = logits.shape[0]
-        if num == 0:
-            return logits.sum() * 0.0
         targets = torch.zeros_like(logits)
         targets[torch.arange(num, device=logits.device), labels] = 1.0
         margin = self.margin.to(logits.dtype)

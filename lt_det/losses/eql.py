@@ -53,16 +53,11 @@ class EQL(SigmoidClassificationLoss):
     @configurable
     def __init__(self, *, lambda_: float = 1.76e-3, **kwargs):
         super().__init__(**kwargs)
-        class_stats = self.class_stats
         if not lambda_ >= 0:
             raise ValueError(f"EQL needs MODEL.LT.LOSS.EQL.LAMBDA >= 0, got {lambda_}")
-        if class_stats is None:
-            raise ValueError(
-                "EQL needs class statistics (image counts): register the training set with "
-                "class statistics in its metadata or pass class_stats to build_loss"
-            )
+        self.require_counts("image_count")  # f_j needs the image counts
         self.lambda_ = float(lambda_)
-        frequency = np.asarray(class_stats.image_frequency, dtype=np.float64)
+        frequency = np.asarray(self.class_stats.image_frequency, dtype=np.float64)
         self.register_buffer(
             "tail", torch.as_tensor(frequency < self.lambda_, dtype=torch.float32), False
         )

@@ -9,6 +9,7 @@ from detectron2.config import configurable
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
 from .distributed import all_reduce_sum
+from .sigmoid_base import sigmoid_with_background_logit
 
 
 @LOSS_REGISTRY.register()
@@ -53,11 +54,7 @@ class EQLv2(ClassificationLoss):
         return {"gamma": c.GAMMA, "mu": c.MU, "alpha": c.ALPHA}
 
     def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
-        probs = torch.sigmoid(logits)
-        if not self.use_background:
-            return probs
-        background = probs[:, -1:]
-        return torch.cat([probs[:, :-1] * (1.0 - background), background], dim=1)
+        return sigmoid_with_background_logit(logits, self.use_background)
 
     def class_weights(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(q, r)``: positive and negative weights of the C classes, float64."""

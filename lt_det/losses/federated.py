@@ -29,19 +29,13 @@ class Federated(SigmoidClassificationLoss):
     @configurable
     def __init__(self, *, num_sampled: int = 50, freq_weight_power: float = 0.5, **kwargs):
         super().__init__(**kwargs)
-        class_stats = self.class_stats
-        if class_stats is None:
-            raise ValueError(
-                "Federated loss needs class statistics (image counts): register the training "
-                "set with class statistics in its metadata or pass class_stats to build_loss"
-            )
+        counts = self.require_counts("image_count")
         if num_sampled < 1:
             raise ValueError(
                 f"MODEL.LT.LOSS.FEDERATED.NUM_CLASSES must be >= 1, got {num_sampled}"
             )
         self.num_sampled = int(num_sampled)
         self.freq_weight_power = float(freq_weight_power)
-        counts = np.asarray(class_stats.image_count, dtype=np.float64)
         weights = np.where(counts > 0, counts, 0.0) ** self.freq_weight_power
         weights[counts <= 0] = 0.0  # 0 ** 0 would give 1 for a class never seen
         self.register_buffer(

@@ -1,11 +1,6 @@
 """Gumbel optimised loss (GOL): binary cross-entropy with the Gumbel activation."""
-from typing import Optional
-
 import torch
 
-from detectron2.config import configurable
-
-from ..data.class_stats import ClassStats
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
 
@@ -75,32 +70,9 @@ class GOL(ClassificationLoss):
     ``MODEL.LT.PREDICTOR.BIAS_PRIOR = sigmoid(-2) = 0.1192`` lt_det's predictor does so.
     """
 
-    @configurable
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        use_background: bool,
-        class_stats: Optional[ClassStats] = None,
-    ):
-        super().__init__(
-            num_classes=num_classes, use_background=use_background, class_stats=class_stats
-        )
-
-    @classmethod
-    def from_config(cls, cfg, num_classes, use_background, class_stats=None):
-        return {
-            "num_classes": num_classes,
-            "use_background": use_background,
-            "class_stats": class_stats,
-        }
-
     def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
         return gumbel(logits)
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        num = logits.shape[0]
-        if num == 0:
-            return logits.sum() * 0.0
-        loss = _GumbelBCESum.apply(logits, labels) / num
+    def batch_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        loss = _GumbelBCESum.apply(logits, labels) / logits.shape[0]
         return loss.clamp(max=LOSS_MAX)

@@ -6,7 +6,7 @@ from torch.nn import functional as F
 
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import fill_empty_classes, require_counts
+from .reweighting import fill_empty_classes
 
 
 def ldam_margins(counts: np.ndarray, max_margin: float) -> np.ndarray:
@@ -42,7 +42,7 @@ class LDAM(ClassificationLoss):
         super().__init__(**kwargs)
         if max_margin < 0 or scale <= 0:
             raise ValueError(f"LDAM needs MAX_MARGIN >= 0 and SCALE > 0, got {max_margin}, {scale}")
-        margins = ldam_margins(require_counts(self.class_stats, "LDAM"), max_margin)
+        margins = ldam_margins(self.require_counts(), max_margin)
         if self.use_background:
             margins = np.concatenate([margins, [0.0]])
         self.register_buffer("margins", torch.as_tensor(margins, dtype=torch.float32), False)

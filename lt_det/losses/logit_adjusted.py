@@ -6,7 +6,7 @@ from torch.nn import functional as F
 
 from .base import ClassificationLoss
 from .build import LOSS_REGISTRY
-from .reweighting import fill_empty_classes, require_counts
+from .reweighting import fill_empty_classes
 
 
 def log_priors(counts: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ class LogitAdjustedCE(ClassificationLoss):
     @configurable
     def __init__(self, *, tau: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        adjustment = float(tau) * log_priors(require_counts(self.class_stats, type(self).__name__))
+        adjustment = float(tau) * log_priors(self.require_counts())
         self.register_buffer("adjustment", torch.as_tensor(adjustment, dtype=torch.float32), False)
         self.tau = float(tau)
 

@@ -1,20 +1,6 @@
 """Per-class weights from training counts, shared by the re-weighted losses."""
-from typing import Optional
-
 import numpy as np
 import torch
-
-from ..data.class_stats import ClassStats
-
-
-def require_counts(class_stats: Optional[ClassStats], loss_name: str) -> np.ndarray:
-    """Per-class instance counts (the samples a classifier of RoIs/images sees), float64."""
-    if class_stats is None:
-        raise ValueError(
-            f"{loss_name} needs class statistics (instance counts): register the training "
-            f"set with class statistics in its metadata or pass class_stats to build_loss"
-        )
-    return np.asarray(class_stats.instance_count, dtype=np.float64)
 
 
 def fill_empty_classes(counts: np.ndarray) -> np.ndarray:

@@ -4,6 +4,17 @@ import torch
 from .base import ClassificationLoss
 
 
+def sigmoid_with_background_logit(logits: torch.Tensor, use_background: bool) -> torch.Tensor:
+    """Scores of the sigmoid losses whose detection classifier has a background logit
+    (EQLv2, ECM): ``[sigmoid(z_j) (1 - sigmoid(z_bg)), sigmoid(z_bg)]`` over C + 1 logits in
+    detection, ``sigmoid(z_j)`` over C in classification."""
+    probs = torch.sigmoid(logits)
+    if not use_background:
+        return probs
+    background = probs[:, -1:]
+    return torch.cat([probs[:, :-1] * (1.0 - background), background], dim=1)
+
+
 class SigmoidClassificationLoss(ClassificationLoss):
     """Base of the per-class sigmoid losses (BCE, EQL, federated, focal, CB focal).
 

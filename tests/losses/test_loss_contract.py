@@ -31,6 +31,16 @@ DETECTION_LOGITS = {
 }
 # Classification has C logits except where a loss adds its own (BAGS: one "others" per group).
 CLASSIFICATION_LOGITS = {"BAGS": C + 3}
+# The counts each loss reads from its class statistics (ClassificationLoss.require_counts);
+# a loss not listed builds without class statistics.
+REQUIRED_COUNTS = {
+    **dict.fromkeys(["ECM", "EQL", "Federated"], "image"),
+    **dict.fromkeys(
+        ["BAGS", "BalancedSoftmaxCE", "CBFocal", "CSCE", "ClassBalancedCE", "CompensationCE",
+         "LDAM", "LogitAdjustedCE"],
+        "instance",
+    ),
+}
 NAMES = sorted(name for name, _ in LOSS_REGISTRY)
 # (name, use_background) for every loss and every mode it has.
 MODES = [(n, b) for n in NAMES for b in (True, False) if b is False or LOSS_REGISTRY.get(n).detection]
@@ -76,6 +86,18 @@ def test_shapes_and_scores(build, stats, name, use_background):
 def test_classification_only_loss_rejects_detection(build, stats, name):
     with pytest.raises(ValueError, match="no detection form"):
         build(name, C, True, stats)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_class_statistics_requirement(build, name):
+    use_background = LOSS_REGISTRY.get(name).detection
+    if name not in REQUIRED_COUNTS:
+        assert build(name, C, use_background, None).class_stats is None
+        return
+    # One line naming the loss and the counts it needs (the base class's require_counts).
+    message = rf"^{name} needs class statistics \({REQUIRED_COUNTS[name]} counts\): register"
+    with pytest.raises(ValueError, match=message):
+        build(name, C, use_background, None)
 
 
 @pytest.mark.parametrize("name", DETECTION)

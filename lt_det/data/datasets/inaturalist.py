@@ -7,10 +7,10 @@
 Files under ``$DETECTRON2_DATASETS/iNaturalist2018/``: the two JSON files and the image
 folder ``train_val2018/`` they refer to (https://github.com/visipedia/inat_comp/tree/master/2018).
 """
-import json
 import os
 
 from .classification_catalog import datasets_root, register_classification
+from .lvis_format import read_coco_style_json
 
 INAT_FOLDER = "iNaturalist2018"
 INAT_SPLITS = {"train": "train2018.json", "val": "val2018.json"}
@@ -18,14 +18,7 @@ INAT_SPLITS = {"train": "train2018.json", "val": "val2018.json"}
 
 def load_inat_json(json_file: str, image_root: str, check_files: int = 16):
     """Dicts ``{"file_name", "label", "image_id"}`` of an iNaturalist JSON and the class names."""
-    with open(json_file) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{json_file} is not valid JSON: {e}") from None
-    for key in ("images", "annotations", "categories"):
-        if key not in data:
-            raise ValueError(f"{json_file} has no '{key}' list; is it an iNaturalist JSON file?")
+    data = read_coco_style_json(json_file, "an iNaturalist JSON file")
     cats = sorted(data["categories"], key=lambda c: c["id"])
     label_of = {c["id"]: i for i, c in enumerate(cats)}
     category_of = {}

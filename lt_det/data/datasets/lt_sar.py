@@ -35,18 +35,15 @@ the challenge's label order) under ``cache_dir("lt_sar")`` on first use, atomica
 deterministically for a spec, and registered through the image-folder code path, the
 same path that reads real SAR chip folders.
 """
-import fcntl
 import math
 import os
-import shutil
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
-from .cache import cache_dir
+from .cache import ensure_generated, spec_cache_dir
 from .image_folder import register_image_folder
 
 # Increase when the drawing code changes, so caches of an older generator are not reused.
@@ -260,29 +257,12 @@ def generate_lt_sar(spec: LTSARSpec, out_dir: str) -> None:
 
 def spec_dir(spec: LTSARSpec) -> str:
     """The cache directory of ``spec`` (its fields are in the name, so specs never collide)."""
-    key = "_".join(str(v) for v in asdict(spec).values())
-    return os.path.join(cache_dir("lt_sar"), f"v{GENERATOR_VERSION}_{key}")
+    return spec_cache_dir("lt_sar", GENERATOR_VERSION, spec)
 
 
 def ensure_lt_sar(spec: LTSARSpec) -> str:
     """Generate ``spec`` once (process-safe, atomic) and return its directory."""
-    target = spec_dir(spec)
-    done = os.path.join(target, "DONE")
-    if os.path.isfile(done):
-        return target
-    parent = os.path.dirname(target)
-    with open(os.path.join(parent, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # other ranks/processes wait for the first one
-        if not os.path.isfile(done):
-            tmp = tempfile.mkdtemp(prefix=".tmp_", dir=parent)
-            try:
-                generate_lt_sar(spec, tmp)
-                open(os.path.join(tmp, "DONE"), "w").close()
-                shutil.rmtree(target, ignore_errors=True)
-                os.replace(tmp, target)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return ensure_generated(spec_dir(spec), lambda folder: generate_lt_sar(spec, folder))
 
 
 def register_lt_sar(prefix: str, spec: LTSARSpec) -> List[str]:

@@ -11,19 +11,16 @@ categories with ``frequency``/``image_count``/``instance_count``, images with
 Generation is deterministic for a spec (seed included) and happens once, on first use, into
 ``lt_det.data.datasets.cache.cache_dir("lt_shapes")``.
 """
-import fcntl
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .cache import cache_dir
+from .cache import ensure_generated, spec_cache_dir
 from ..class_stats import frequency_group
 
 SHAPES = (
@@ -311,24 +308,12 @@ def generate_lt_shapes(spec: LTShapesSpec, out_dir: str) -> None:
 
 def spec_dir(spec: LTShapesSpec) -> str:
     """The cache directory of ``spec`` (its fields are in the name, so specs never collide)."""
-    key = "_".join(f"{v}" for v in asdict(spec).values())
-    return os.path.join(cache_dir("lt_shapes"), f"v{GENERATOR_VERSION}_{key}")
+    return spec_cache_dir("lt_shapes", GENERATOR_VERSION, spec)
 
 
 def ensure_lt_shapes(spec: LTShapesSpec) -> str:
-    """Generate ``spec`` once (process-safe, atomic) and return its directory."""
-    target = spec_dir(spec)
-    if os.path.isfile(os.path.join(target, "lvis_v1_val.json")):
-        return target
-    parent = os.path.dirname(target)
-    with open(os.path.join(parent, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # other ranks/processes wait for the first one
-        if not os.path.isfile(os.path.join(target, "lvis_v1_val.json")):
-            tmp = tempfile.mkdtemp(prefix=".tmp_", dir=parent)
-            try:
-                generate_lt_shapes(spec, tmp)
-                shutil.rmtree(target, ignore_errors=True)
-                os.replace(tmp, target)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """Generate ``spec`` once (process-safe, atomic) and return its directory (complete
+    once ``lvis_v1_val.json``, the generator's last file, is there)."""
+    return ensure_generated(
+        spec_dir(spec), lambda folder: generate_lt_shapes(spec, folder), marker="lvis_v1_val.json"
+    )

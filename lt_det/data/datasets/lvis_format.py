@@ -18,7 +18,7 @@ from ..class_stats import ClassStats, compute_class_stats, frequency_group, stat
 
 
 class DatasetFormatError(ValueError):
-    """An annotation file that does not follow the LVIS format."""
+    """An annotation file that does not follow its format (LVIS, or iNaturalist's JSON)."""
 
 
 def _file_name(image_root: str, img: dict) -> str:
@@ -85,7 +85,9 @@ def read_lvis_format(json_file: str, image_root: str, check_files: bool = True) 
             gc.enable()
 
 
-def _read(json_file: str, image_root: str, check_files: bool) -> Tuple[List[dict], dict]:
+def read_coco_style_json(json_file: str, kind: str) -> dict:
+    """The dict of a COCO-style JSON file (LVIS, iNaturalist), checked to be valid JSON with
+    ``images``, ``annotations`` and ``categories``; ``kind`` names the format in the error."""
     with open(json_file) as f:
         try:
             data = json.load(f)
@@ -93,7 +95,12 @@ def _read(json_file: str, image_root: str, check_files: bool) -> Tuple[List[dict
             raise DatasetFormatError(f"{json_file} is not valid JSON: {e}") from None
     for key in ("images", "annotations", "categories"):
         if key not in data:
-            raise DatasetFormatError(f"{json_file} has no '{key}' list; is it an LVIS-format file?")
+            raise DatasetFormatError(f"{json_file} has no '{key}' list; is it {kind}?")
+    return data
+
+
+def _read(json_file: str, image_root: str, check_files: bool) -> Tuple[List[dict], dict]:
+    data = read_coco_style_json(json_file, "an LVIS-format file")
     cats = sorted(data["categories"], key=lambda c: c["id"])
     id_map = {c["id"]: i for i, c in enumerate(cats)}
     anns_by_image: dict = {}

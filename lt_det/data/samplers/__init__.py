@@ -2,7 +2,7 @@ from .build import SAMPLER_REGISTRY, build_lt_sampler, is_lt_sampler
 from .class_aware import ClassAwareSampler
 from .class_quota import ClassQuotaSampler
 from .class_weighted import ClassWeightedSampler
-from .base import LTSampler
+from .base import ClassIndexSampler, LTSampler
 from .class_index import ClassIndex, build_class_index
 from .group_preferred import GroupPreferredSampler
 from .over_sampling import RandomOverSampler
@@ -17,6 +17,7 @@ __all__ = [
     "is_lt_sampler",
     "ClassIndex",
     "LTSampler",
+    "ClassIndexSampler",
     "build_class_index",
     "ClassWeightedSampler",
     "ClassQuotaSampler",

@@ -15,12 +15,12 @@ in its first ``run_step``), it starts at global position ``storage.iter * IMS_PE
 iteration ``i`` consumes positions ``[i * IMS_PER_BATCH, (i + 1) * IMS_PER_BATCH)``.
 """
 from operator import length_hint
-from typing import Dict, Iterator, Optional, Sequence
+from typing import ClassVar, Dict, Iterator, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
 
-from .class_index import EMPTY_IMAGE_POLICIES
+from .class_index import build_class_index, check_empty_policy
 from .stream import DEFAULT_BLOCK_SIZE
 
 
@@ -172,6 +172,41 @@ class LTSampler(Sampler):
         return int(get_event_storage().iter) * int(self.ims_per_batch)
 
 
+class ClassIndexSampler(LTSampler):
+    """An :class:`LTSampler` over the :class:`ClassIndex` (``self.index``) of a training set:
+    the shared base of the class-quota, class-level and repeat-factor samplers.
+
+    Args:
+        dataset_dicts: detection dicts (``annotations`` with contiguous ``category_id``) or
+            classification dicts (integer ``label``).
+        num_classes: C (``None``: largest id + 1).
+        empty_images: "keep" or "drop" the images without annotations; how a sampler keeps
+            them is its own (``empty_as_class``).
+        **kwargs: :class:`LTSampler` arguments (seed, rank, world_size, start, ...).
+
+    Attributes:
+        empty_as_class: True: with "keep" the images without annotations form one more
+            class (id C) of the index, drawn like any other; False: they stay outside the
+            classes and the sampler keeps them by its own rule.
+    """
+
+    empty_as_class: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        dataset_dicts: Sequence[dict],
+        *,
+        num_classes: Optional[int] = None,
+        empty_images: str = "keep",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.empty_images = check_empty_policy(empty_images)
+        self.index = build_class_index(
+            dataset_dicts, num_classes, empty_as_class=self.empty_as_class and empty_images == "keep"
+        )
+
+
 def common_args_from_config(cfg) -> Dict[str, object]:
     """Constructor arguments shared by every sampler, from ``cfg``.
 
@@ -186,12 +221,7 @@ def common_args_from_config(cfg) -> Dict[str, object]:
 
 def empty_policy_from_config(cfg) -> str:
     """``DATALOADER.LT.EMPTY_IMAGES``, validated."""
-    policy = cfg.DATALOADER.LT.EMPTY_IMAGES
-    if policy not in EMPTY_IMAGE_POLICIES:
-        raise ValueError(
-            f"DATALOADER.LT.EMPTY_IMAGES must be one of {EMPTY_IMAGE_POLICIES}, got {policy!r}"
-        )
-    return policy
+    return check_empty_policy(cfg.DATALOADER.LT.EMPTY_IMAGES, "DATALOADER.LT.EMPTY_IMAGES")
 
 
 def num_classes_from_config(cfg) -> Optional[int]:

@@ -9,6 +9,14 @@ import numpy as np
 EMPTY_IMAGE_POLICIES = ("keep", "drop")
 
 
+def check_empty_policy(policy: str, name: str = "empty_images") -> str:
+    """``policy`` if it is one of ``EMPTY_IMAGE_POLICIES``, else a one-line error naming the
+    argument or config key ``name``."""
+    if policy not in EMPTY_IMAGE_POLICIES:
+        raise ValueError(f"{name} must be one of {EMPTY_IMAGE_POLICIES}, got {policy!r}")
+    return policy
+
+
 @dataclass
 class ClassIndex:
     """Classes of N samples in compressed sparse row form, both directions.

@@ -1,11 +1,10 @@
 """Epoch-structured re-sampling with a fixed number of draws per class and epoch, the base
 of random over- and under-sampling."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from .base import LTSampler
-from .class_index import EMPTY_IMAGE_POLICIES, build_class_index
+from .base import ClassIndexSampler
 from .stream import LazyShuffle, block_rng, epoch_stream
 
 # Largest epoch materialised (int64 indices: 2 GiB).
@@ -15,7 +14,7 @@ MAX_EPOCH_LENGTH = 1 << 28
 _TAG_SUBSET, _TAG_SHUFFLE = 0, 1
 
 
-class ClassQuotaSampler(LTSampler):
+class ClassQuotaSampler(ClassIndexSampler):
     """Base of random over-/under-sampling (not registered itself).
 
     Every epoch draws each class j exactly Q_j times: floor(Q_j / n_j) copies of each of its
@@ -25,24 +24,12 @@ class ClassQuotaSampler(LTSampler):
 
     Args:
         dataset_dicts: classification dicts (integer ``label``) or detection dicts.
-        num_classes: C (``None``: largest id + 1).
-        empty_images: "keep" (images without annotations form one more class) or "drop".
-        **kwargs: :class:`LTSampler` arguments (seed, rank, world_size, start, ...).
+        **kwargs: :class:`ClassIndexSampler` arguments (num_classes, empty_images: "keep"
+            makes the images without annotations one more class, seed, rank, ...).
     """
 
-    def __init__(
-        self,
-        dataset_dicts: Sequence[dict],
-        *,
-        num_classes: Optional[int] = None,
-        empty_images: str = "keep",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if empty_images not in EMPTY_IMAGE_POLICIES:
-            raise ValueError(f"empty_images must be one of {EMPTY_IMAGE_POLICIES}, got {empty_images!r}")
-        self.empty_images = empty_images
-        self.index = build_class_index(dataset_dicts, num_classes, empty_as_class=empty_images == "keep")
+    def __init__(self, dataset_dicts: Sequence[dict], **kwargs):
+        super().__init__(dataset_dicts, **kwargs)
         counts = self.index.class_counts
         self._row_of_member = np.repeat(np.arange(len(counts)), counts)
         self._rank_in_row = np.arange(len(self._row_of_member)) - self.index.class_ptr[self._row_of_member]

@@ -8,8 +8,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import LTSampler
-from .class_index import EMPTY_IMAGE_POLICIES, build_class_index
+from .base import ClassIndexSampler
 from .stream import block_rng, draw_from_classes, fixed_block_stream
 
 
@@ -31,7 +30,7 @@ class CategoricalTable:
         return self.support[np.minimum(i, last)]
 
 
-class ClassWeightedSampler(LTSampler):
+class ClassWeightedSampler(ClassIndexSampler):
     """Base of the class-level family (not registered itself).
 
     At every position of the stream a class j is drawn with probability p_j, then a
@@ -47,24 +46,12 @@ class ClassWeightedSampler(LTSampler):
     Args:
         dataset_dicts: detection dicts (``annotations`` with contiguous ``category_id``) or
             classification dicts (integer ``label``).
-        num_classes: C (``None``: largest id + 1).
-        empty_images: "keep" or "drop" (see above).
-        **kwargs: :class:`LTSampler` arguments (seed, rank, world_size, start, ...).
+        **kwargs: :class:`ClassIndexSampler` arguments (num_classes, empty_images: "keep"
+            or "drop", see above, seed, rank, world_size, start, ...).
     """
 
-    def __init__(
-        self,
-        dataset_dicts: Sequence[dict],
-        *,
-        num_classes: Optional[int] = None,
-        empty_images: str = "keep",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if empty_images not in EMPTY_IMAGE_POLICIES:
-            raise ValueError(f"empty_images must be one of {EMPTY_IMAGE_POLICIES}, got {empty_images!r}")
-        self.empty_images = empty_images
-        self.index = build_class_index(dataset_dicts, num_classes, empty_as_class=empty_images == "keep")
+    def __init__(self, dataset_dicts: Sequence[dict], **kwargs):
+        super().__init__(dataset_dicts, **kwargs)
         self._table: Optional[CategoricalTable] = None
 
     def _set_class_weights(self, weights: np.ndarray) -> None:

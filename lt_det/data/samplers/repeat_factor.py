@@ -8,8 +8,8 @@ import torch
 from detectron2.config import configurable
 
 from .build import SAMPLER_REGISTRY
-from .base import LTSampler, dataset_args_from_config
-from .class_index import EMPTY_IMAGE_POLICIES, ClassIndex, build_class_index
+from .base import ClassIndexSampler, dataset_args_from_config
+from .class_index import ClassIndex, build_class_index
 from .stream import LazyShuffle, block_rng, epoch_stream
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def repeat_factors_from_category_frequency(
 
 
 @SAMPLER_REGISTRY.register()
-class RepeatFactorSampler(LTSampler):
+class RepeatFactorSampler(ClassIndexSampler):
     """Repeat-factor sampling (Gupta et al., LVIS, CVPR 2019, app. B.2).
 
     r(c) = max(1, sqrt(t / f(c))) with f(c) the fraction of training images containing c,
@@ -107,6 +107,8 @@ class RepeatFactorSampler(LTSampler):
         **kwargs: :class:`LTSampler` arguments (seed, rank, world_size, start, ...).
     """
 
+    empty_as_class = False  # kept images without annotations have r = 1, never a class
+
     @configurable
     def __init__(
         self,
@@ -119,11 +121,7 @@ class RepeatFactorSampler(LTSampler):
         empty_images: str = "keep",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if empty_images not in EMPTY_IMAGE_POLICIES:
-            raise ValueError(f"empty_images must be one of {EMPTY_IMAGE_POLICIES}, got {empty_images!r}")
-        self.empty_images = empty_images
-        self.index = build_class_index(dataset_dicts, num_classes)
+        super().__init__(dataset_dicts, num_classes=num_classes, empty_images=empty_images, **kwargs)
         self._init_distribution(repeat_thresh=repeat_thresh, sqrt=sqrt, rounding=rounding)
 
     @classmethod
