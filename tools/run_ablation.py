@@ -15,7 +15,9 @@ skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combinat
 different seeds (or, with ``--only``, different combinations) of one ablation can work side
 by side, e.g. one per GPU or core; the table always lists every combination.
 Writes ``<output-dir>/results.md`` (top-1 error, many/medium/few accuracy; or AP, APr, APc,
-APf), ``results.json`` and ``results.png``.
+APf), ``results.json`` and ``results.png``. A combination with ``eval_of: NAME`` trains
+nothing: it runs ``--eval-only`` on NAME's ``model_final.pth`` of the same seed (so NAME
+must have trained first; with ``--only`` give both, or run NAME before).
 """
 import argparse
 import os
@@ -28,6 +30,7 @@ from lt_det.engine.ablation import (
     load_ablation,
     read_metrics,
     run_dir,
+    source_weights,
     train_command,
     write_report,
 )
@@ -91,6 +94,14 @@ def main(argv=None) -> int:
             label = combo.name if seed is None else f"{combo.name} (seed {seed})"
             if read_metrics(run_dir(out, combo, seed)) is not None:
                 print(f"[run_ablation] {label}: results exist, skipped", flush=True)
+                continue
+            weights = source_weights(out, combo, seed)
+            if weights is not None and not args.dry_run and not os.path.isfile(weights):
+                failed.append(label)
+                print(f"[run_ablation] {label}: needs {weights} (train {combo.eval_of!r} with this "
+                      f"seed first)", file=sys.stderr, flush=True)
+                if not args.keep_going:
+                    break
                 continue
             cmd = train_command(sys.executable, TRAIN_NET, base, combo, out,
                                 list(ablation.opts) + list(args.opts),

@@ -13,6 +13,9 @@ An ablation file is YAML::
         opts: [LT.STAGES, "[{'START_EPOCH': 160, 'OVERRIDES': ['MODEL.LT.LOSS.NAME', 'CSCE']}]"]
       - name: mixup
         config: projects/BagOfTricksLT/configs/mixup_delta.yaml   # merged after the base
+      - name: CE + tau-norm
+        eval_of: CE                     # no training: --eval-only on CE's model_final.pth
+        opts: [MODEL.LT.CLASSIFIER.TAU, 1.0]
 
 Each run writes ``<output_dir>/<name>/metrics_final.json`` (tools/train_net.py); a run whose
 file exists is skipped, so an interrupted ablation resumes. The results table follows the
@@ -23,6 +26,11 @@ With ``seeds`` each combination runs under ``SEED s`` in ``<output_dir>/<name>/s
 and the table shows mean ± sample standard deviation over the seeds that finished (the
 plain value while only one has), with their count: on small long-tailed sets the tail metrics move by several points between
 seeds, and one seed cannot tell a trick from noise.
+
+A combination with ``eval_of: <earlier combination>`` trains nothing: it evaluates that
+combination's ``model_final.pth`` (same seed) with its own config and opts, for post-hoc
+methods (calibration, tau-norm, test-time aggregation) that must be compared on the very
+model they are applied to.
 """
 import json
 import os
@@ -46,6 +54,7 @@ class Combination:
     name: str
     opts: List = field(default_factory=list)
     config: Optional[str] = None
+    eval_of: Optional[str] = None  # evaluate this combination's final model, train nothing
 
 
 @dataclass
@@ -79,7 +88,7 @@ def load_ablation(path: str) -> Ablation:
     for i, c in enumerate(combos):
         if not isinstance(c, Mapping) or "name" not in c:
             raise ValueError(f"{path}: combination #{i} needs a 'name'")
-        unknown = set(c) - {"name", "opts", "config"}
+        unknown = set(c) - {"name", "opts", "config", "eval_of"}
         if unknown:
             raise ValueError(f"{path}: combination {c['name']!r} has unknown fields {sorted(unknown)}")
         opts = list(c.get("opts") or [])
@@ -92,7 +101,16 @@ def load_ablation(path: str) -> Ablation:
         config = c.get("config")
         if config is not None and not os.path.isabs(config) and not os.path.isfile(config):
             config = os.path.join(os.path.dirname(path), config)
-        out.append(Combination(name=str(c["name"]), opts=opts, config=config))
+        eval_of = c.get("eval_of")
+        if eval_of is not None:
+            trained = {o.name for o in out if o.eval_of is None}
+            if str(eval_of) not in trained:
+                raise ValueError(
+                    f"{path}: combination {c['name']!r} has eval_of {eval_of!r}, which must name "
+                    f"an earlier combination that trains (one of {sorted(trained)})"
+                )
+            eval_of = str(eval_of)
+        out.append(Combination(name=str(c["name"]), opts=opts, config=config, eval_of=eval_of))
     base_opts = list(raw.get("opts") or [])
     if len(base_opts) % 2:
         raise ValueError(f"{path}: top-level opts must be KEY VALUE pairs")
@@ -247,15 +265,27 @@ def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> st
     return table
 
 
+def source_weights(output_dir: str, combo: Combination, seed: Optional[int] = None) -> Optional[str]:
+    """The checkpoint an ``eval_of`` combination evaluates (None for a training one)."""
+    if combo.eval_of is None:
+        return None
+    return os.path.join(run_dir(output_dir, Combination(name=combo.eval_of), seed), "model_final.pth")
+
+
 def train_command(python: str, train_net: str, base_config: str, combo: Combination, output_dir: str,
                   common_opts: Sequence = (), extra_args: Sequence[str] = (),
                   seed: Optional[int] = None) -> List[str]:
     """The ``tools/train_net.py`` command line of one combination. A combination's
     ``config`` is used as ``--config-file`` instead of the base (write it as a ``_BASE_``
     delta of the base config); the common opts come before the combination's, and a
-    ``seed`` (``SEED s``) comes last so that it wins."""
+    ``seed`` (``SEED s``) comes last so that it wins. An ``eval_of`` combination runs
+    ``--eval-only`` on its source's ``model_final.pth`` (``MODEL.WEIGHTS`` after its opts)."""
     config = combo.config or base_config
     opts = [str(x) for x in list(common_opts) + list(combo.opts)]
+    weights = source_weights(output_dir, combo, seed)
+    if weights is not None:
+        extra_args = [*extra_args, "--eval-only"]
+        opts += ["MODEL.WEIGHTS", weights]
     if seed is not None:
         opts += ["SEED", str(seed)]
     return [python, train_net, "--config-file", config, *extra_args, *opts,

@@ -97,6 +97,9 @@ class BAGS(ClassificationLoss):
     def num_logits(self) -> int:
         return self.num_classes + self.num_groups + 2 * int(self.use_background)
 
+    def class_columns(self) -> torch.Tensor:
+        return self.class_column.cpu()
+
     def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
         probs = torch.empty_like(logits)
         for start, size in zip(self.group_starts, self.group_sizes):

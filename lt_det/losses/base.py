@@ -85,6 +85,12 @@ class ClassificationLoss(nn.Module):
         """Columns the classifier must output (softmax default: C, plus 1 for background)."""
         return self.num_classes + int(self.use_background)
 
+    def class_columns(self) -> torch.Tensor:
+        """The logit column of each class (int64 [C]): the first C columns by default; a loss
+        with another layout (BAGS' group blocks) says where its class logits are, so that
+        weights move between layouts class by class (``swap_classification_loss``)."""
+        return torch.arange(self.num_classes)
+
     def predict_probs(self, logits: torch.Tensor) -> torch.Tensor:
         """Per-class scores ([N, C+1] with background last in detection, else [N, C])."""
         return torch.softmax(logits, dim=-1)

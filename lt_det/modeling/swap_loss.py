@@ -17,32 +17,46 @@ from .roi_heads.fast_rcnn import LTFastRCNNOutputLayers
 logger = logging.getLogger(__name__)
 
 
-def _copy_matching(
-    dst: nn.Module, src: nn.Module, num_classes: Optional[int], name: str
-) -> None:
-    """Copy ``weight``/``bias`` of ``src`` into ``dst``: all rows when the shapes agree,
-    else (when ``num_classes`` is given) the first ``num_classes`` rows, the class rows of
-    every logit layout, if the feature dimension agrees; other rows keep ``dst``'s fresh
-    initialisation."""
+def _copy_matching(dst: nn.Module, src: nn.Module, name: str) -> None:
+    """Copy ``weight``/``bias`` of ``src`` into ``dst`` when their shapes agree; otherwise
+    ``dst`` keeps its fresh initialisation."""
     with torch.no_grad():
         if dst.weight.shape == src.weight.shape:
             dst.weight.copy_(src.weight)
             dst.bias.copy_(src.bias)
             return
-        if num_classes is not None and dst.weight.shape[1] == src.weight.shape[1] and min(
-            dst.weight.shape[0], src.weight.shape[0]
-        ) >= num_classes:
-            dst.weight[:num_classes] = src.weight[:num_classes]
-            dst.bias[:num_classes] = src.bias[:num_classes]
-            logger.info(
-                "%s: %d -> %d logits; kept the %d class rows, initialised the rest",
-                name, src.weight.shape[0], dst.weight.shape[0], num_classes,
-            )
-            return
-        logger.warning(
-            "%s: shapes %s -> %s do not fit; it keeps its fresh initialisation",
-            name, tuple(src.weight.shape), tuple(dst.weight.shape),
-        )
+    logger.warning(
+        "%s: shapes %s -> %s do not fit; it keeps its fresh initialisation",
+        name, tuple(src.weight.shape), tuple(dst.weight.shape),
+    )
+
+
+def _class_columns(predictor: FastRCNNOutputLayers) -> torch.Tensor:
+    """Where each class's logit is: the loss's layout for lt_det's predictor, the first C
+    columns for detectron2's (softmax and sigmoid alike)."""
+    loss = getattr(predictor, "cls_loss", None)
+    return loss.class_columns() if loss is not None else torch.arange(predictor.num_classes)
+
+
+def _copy_class_rows(new: LTFastRCNNOutputLayers, old: FastRCNNOutputLayers, name: str) -> None:
+    """The classification layer: whole when both use the same logit layout, else class by
+    class (the row of class j moves from its old column to its new one, e.g. into BAGS'
+    group blocks), the other rows (background, objectness, "others") starting fresh."""
+    dst, src = new.cls_score, old.cls_score
+    dst_cols, src_cols = _class_columns(new), _class_columns(old)
+    if dst.weight.shape == src.weight.shape and torch.equal(dst_cols, src_cols):
+        _copy_matching(dst, src, name)
+        return
+    if dst.weight.shape[1] != src.weight.shape[1]:
+        _copy_matching(dst, src, name)  # a different feature size: nothing fits
+        return
+    with torch.no_grad():
+        dst.weight[dst_cols] = src.weight[src_cols]
+        dst.bias[dst_cols] = src.bias[src_cols]
+    logger.info(
+        "%s: %d -> %d logits; kept the %d class rows, initialised the rest",
+        name, src.weight.shape[0], dst.weight.shape[0], len(dst_cols),
+    )
 
 
 def _swap_one(
@@ -80,8 +94,8 @@ def _swap_one(
             box_reg_loss_type=old.box_reg_loss_type,
             loss_weight=dict(old.loss_weight),
         )
-    _copy_matching(new.cls_score, old.cls_score, old.num_classes, f"stage {stage} cls_score")
-    _copy_matching(new.bbox_pred, old.bbox_pred, None, f"stage {stage} bbox_pred")
+    _copy_class_rows(new, old, f"stage {stage} cls_score")
+    _copy_matching(new.bbox_pred, old.bbox_pred, f"stage {stage} bbox_pred")
     device = old.cls_score.weight.device
     return new.to(device).train(old.training)
 
@@ -94,8 +108,9 @@ def swap_classification_loss(
     Works on detectron2 ``GeneralizedRCNN`` models with ``StandardROIHeads`` (Faster / Mask
     R-CNN) or ``CascadeROIHeads`` (every stage), e.g. right after loading a checkpoint
     trained with softmax CE. Box regression weights are copied; the classification layer is
-    copied whole when the new loss needs as many logits as the old one, else its C class
-    rows are copied and the other rows (background / objectness) start fresh. Build the
+    copied whole when the new loss has the old one's logit layout, else class by class (each
+    loss's ``class_columns`` says where its class logits are, e.g. BAGS' group blocks) and
+    the other rows (background, objectness, "others") start fresh. Build the
     optimizer after the swap.
 
     Args:

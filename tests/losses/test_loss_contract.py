@@ -80,6 +80,11 @@ def test_shapes_and_scores(build, stats, name, use_background):
     probs = loss.predict_probs(logits.detach())
     assert probs.shape == (7, C + 1 if use_background else C)
     assert torch.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()
+    # Each class has its own logit column inside the layout (swap_classification_loss moves
+    # the class rows by these).
+    cols = loss.class_columns()
+    assert cols.dtype == torch.int64 and cols.shape == (C,) and len(set(cols.tolist())) == C
+    assert 0 <= int(cols.min()) and int(cols.max()) < loss.num_logits()
 
 
 @pytest.mark.parametrize("name", sorted(set(NAMES) - set(DETECTION)))

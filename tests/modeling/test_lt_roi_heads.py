@@ -237,6 +237,33 @@ def test_swap_from_a_stock_model():
         swap_classification_loss(stock, cfg)
 
 
+def test_swap_into_and_out_of_bags_moves_class_rows_to_their_columns():
+    # Training instance counts of the tiny set: class 0: 6, 1: 2, 2: 1, 3: 0, 4: 1. With
+    # BAGS.BIN_EDGES [2] the groups are [0, 2) = {2, 3, 4} and [2, inf) = {0, 1}; the logit
+    # layout is [bg, fg | others, c2, c3, c4 | others, c0, c1], so the class columns are
+    # c0 -> 7, c1 -> 8, c2 -> 3, c3 -> 4, c4 -> 5 (9 logits = C + 2 + 2 groups).
+    stock = build_model(tiny_cfg("StandardROIHeads", False, "SoftmaxCE"))
+    old = stock.roi_heads.box_predictor
+    with torch.no_grad():  # distinct rows: row j has bias j + 1 and weights j + 1
+        old.cls_score.bias.copy_(torch.arange(1.0, C + 2))
+        old.cls_score.weight.copy_(torch.arange(1.0, C + 2)[:, None].expand_as(old.cls_score.weight))
+    cfg = tiny_cfg("LTStandardROIHeads", False, "BAGS")
+    cfg.MODEL.LT.LOSS.BAGS.BIN_EDGES = [2]
+    swap_classification_loss(stock, cfg)
+    new = stock.roi_heads.box_predictor
+    assert new.cls_score.out_features == 9
+    assert new.cls_loss.class_columns().tolist() == [7, 8, 3, 4, 5]
+    assert new.cls_score.bias[[7, 8, 3, 4, 5]].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert torch.equal(new.cls_score.weight[7], old.cls_score.weight[0])
+    # bg / fg / "others" rows start fresh (bias 0), none is a copied class row.
+    assert new.cls_score.bias[[0, 1, 2, 6]].tolist() == [0.0, 0.0, 0.0, 0.0]
+    # And back to softmax: class j's row returns from its BAGS column to column j; the
+    # background row (column C) starts fresh.
+    swap_classification_loss(stock, tiny_cfg("LTStandardROIHeads", False, "SoftmaxCE"))
+    back = stock.roi_heads.box_predictor
+    assert back.cls_score.bias.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 0.0]
+
+
 def test_swap_cascade_gives_each_stage_its_own_loss():
     model = build_model(tiny_cfg("CascadeROIHeads", False, "SoftmaxCE"))
     old = [p.bbox_pred.weight.clone() for p in predictors(model)]
