@@ -10,7 +10,9 @@ in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
 ``OUTPUT_DIR=<output-dir>/<name>``; combinations whose ``metrics_final.json`` exists are
 skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
 ``--seeds`` (or the file's ``seeds``) runs every combination once per seed, seed by seed, in
-``<name>/seed<s>``; the table shows mean ± std over the finished runs of the file's seeds and
+``<name>/seed<s>``. A row with ``eval_of`` trains nothing: it runs ``--eval-only`` on the
+named row's ``model_final.pth`` of the same seed (that row must have been trained: name
+both in ``--only``). The table shows mean ± std over the finished runs of the file's seeds and
 ``--seeds`` together (``--table-seeds`` picks others). Runners given
 different seeds (or, with ``--only``, different combinations) of one ablation can work side
 by side, e.g. one per GPU or core; the table always lists every combination.
@@ -24,6 +26,7 @@ import sys
 
 from lt_det.engine.ablation import (
     check_seeds,
+    checkpoint_path,
     collect,
     load_ablation,
     read_metrics,
@@ -92,9 +95,19 @@ def main(argv=None) -> int:
             if read_metrics(run_dir(out, combo, seed)) is not None:
                 print(f"[run_ablation] {label}: results exist, skipped", flush=True)
                 continue
+            source = ablation.combination(combo.eval_of) if combo.eval_of is not None else None
             cmd = train_command(sys.executable, TRAIN_NET, base, combo, out,
                                 list(ablation.opts) + list(args.opts),
-                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [], seed=seed)
+                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [], seed=seed,
+                                source=source)
+            if source is not None and not args.dry_run and not os.path.isfile(checkpoint_path(out, source, seed)):
+                failed.append(label)
+                print(f"[run_ablation] {label}: evaluates {source.name!r}, whose checkpoint "
+                      f"{checkpoint_path(out, source, seed)} does not exist (train that row first)",
+                      file=sys.stderr, flush=True)
+                if not args.keep_going:
+                    break
+                continue
             print(f"[run_ablation] run {i + 1}/{len(runs)}: " + " ".join(cmd), flush=True)
             if args.dry_run:
                 continue

@@ -13,6 +13,14 @@ An ablation file is YAML::
         opts: [LT.STAGES, "[{'START_EPOCH': 160, 'OVERRIDES': ['MODEL.LT.LOSS.NAME', 'CSCE']}]"]
       - name: mixup
         config: projects/BagOfTricksLT/configs/mixup_delta.yaml   # merged after the base
+      - name: DRW + tau-norm
+        eval_of: DRW                     # no training: DRW's checkpoint evaluated
+        opts: [MODEL.LT.CLASSIFIER.TAU, 1.0]
+
+A row with ``eval_of`` trains nothing: it evaluates the final checkpoint of the named
+(earlier) row, of the same seed, under that row's config and opts followed by its own
+(``tools/train_net.py --eval-only``). Rows that differ only at test time (an aggregation,
+a calibration) then cost an evaluation, not a training run.
 
 Each run writes ``<output_dir>/<name>/metrics_final.json`` (tools/train_net.py); a run whose
 file exists is skipped, so an interrupted ablation resumes. The results table follows the
@@ -41,11 +49,13 @@ METRICS_FILE = "metrics_final.json"
 
 @dataclass
 class Combination:
-    """One row of the ablation: a name, KEY VALUE overrides and/or an extra config file."""
+    """One row of the ablation: a name, KEY VALUE overrides and/or an extra config file;
+    with ``eval_of`` (another row's name) an evaluation of that row's checkpoint."""
 
     name: str
     opts: List = field(default_factory=list)
     config: Optional[str] = None
+    eval_of: Optional[str] = None
 
 
 @dataclass
@@ -55,6 +65,9 @@ class Ablation:
     opts: List
     combinations: List[Combination]
     seeds: List[int] = field(default_factory=list)
+
+    def combination(self, name: str) -> Combination:
+        return next(c for c in self.combinations if c.name == name)
 
 
 def _slug(name: str) -> str:
@@ -79,7 +92,7 @@ def load_ablation(path: str) -> Ablation:
     for i, c in enumerate(combos):
         if not isinstance(c, Mapping) or "name" not in c:
             raise ValueError(f"{path}: combination #{i} needs a 'name'")
-        unknown = set(c) - {"name", "opts", "config"}
+        unknown = set(c) - {"name", "opts", "config", "eval_of"}
         if unknown:
             raise ValueError(f"{path}: combination {c['name']!r} has unknown fields {sorted(unknown)}")
         opts = list(c.get("opts") or [])
@@ -92,7 +105,21 @@ def load_ablation(path: str) -> Ablation:
         config = c.get("config")
         if config is not None and not os.path.isabs(config) and not os.path.isfile(config):
             config = os.path.join(os.path.dirname(path), config)
-        out.append(Combination(name=str(c["name"]), opts=opts, config=config))
+        eval_of = c.get("eval_of")
+        if eval_of is not None:
+            # The trained row must come first: runs go row by row, so its checkpoint exists.
+            source = next((o for o in out if o.name == str(eval_of)), None)
+            if source is None:
+                raise ValueError(f"{path}: combination {c['name']!r}: eval_of {eval_of!r} is not a combination "
+                                 f"listed before it ({[o.name for o in out]})")
+            if source.eval_of is not None:
+                raise ValueError(f"{path}: combination {c['name']!r}: eval_of {eval_of!r} is itself an evaluation "
+                                 f"(of {source.eval_of!r}); name the trained row")
+            if config is not None:
+                raise ValueError(f"{path}: combination {c['name']!r} has eval_of and config: an evaluation "
+                                 "uses its trained row's config (add opts instead)")
+            eval_of = source.name
+        out.append(Combination(name=str(c["name"]), opts=opts, config=config, eval_of=eval_of))
     base_opts = list(raw.get("opts") or [])
     if len(base_opts) % 2:
         raise ValueError(f"{path}: top-level opts must be KEY VALUE pairs")
@@ -116,6 +143,11 @@ def run_dir(output_dir: str, combo: Combination, seed: Optional[int] = None) -> 
     """``<output_dir>/<name>``, or ``<output_dir>/<name>/seed<seed>`` for a seeded run."""
     d = os.path.join(output_dir, _slug(combo.name))
     return d if seed is None else os.path.join(d, f"seed{seed}")
+
+
+def checkpoint_path(output_dir: str, combo: Combination, seed: Optional[int] = None) -> str:
+    """The final checkpoint of a trained row (what an ``eval_of`` row evaluates)."""
+    return os.path.join(run_dir(output_dir, combo, seed), "model_final.pth")
 
 
 def read_metrics(run_output_dir: str) -> Optional[Dict[str, float]]:
@@ -249,14 +281,27 @@ def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> st
 
 def train_command(python: str, train_net: str, base_config: str, combo: Combination, output_dir: str,
                   common_opts: Sequence = (), extra_args: Sequence[str] = (),
-                  seed: Optional[int] = None) -> List[str]:
+                  seed: Optional[int] = None, source: Optional[Combination] = None) -> List[str]:
     """The ``tools/train_net.py`` command line of one combination. A combination's
     ``config`` is used as ``--config-file`` instead of the base (write it as a ``_BASE_``
     delta of the base config); the common opts come before the combination's, and a
-    ``seed`` (``SEED s``) comes last so that it wins."""
-    config = combo.config or base_config
-    opts = [str(x) for x in list(common_opts) + list(combo.opts)]
+    ``seed`` (``SEED s``) comes last so that it wins.
+
+    An ``eval_of`` row needs its trained row as ``source``: the command is
+    ``--eval-only`` with the source's config and opts, then the row's own, and
+    ``MODEL.WEIGHTS`` the source's final checkpoint of the same seed."""
+    if combo.eval_of is not None:
+        if source is None or source.name != combo.eval_of:
+            raise ValueError(f"Combination {combo.name!r} evaluates {combo.eval_of!r}: pass that row as source")
+        config = source.config or base_config
+        opts = [str(x) for x in list(common_opts) + list(source.opts) + list(combo.opts)]
+        extra_args = [*extra_args, "--eval-only"]
+    else:
+        config = combo.config or base_config
+        opts = [str(x) for x in list(common_opts) + list(combo.opts)]
     if seed is not None:
         opts += ["SEED", str(seed)]
+    if combo.eval_of is not None:
+        opts += ["MODEL.WEIGHTS", checkpoint_path(output_dir, source, seed)]
     return [python, train_net, "--config-file", config, *extra_args, *opts,
             "OUTPUT_DIR", run_dir(output_dir, combo, seed)]

@@ -167,3 +167,48 @@ def test_two_combination_ablation_writes_table(tmp_path):
     r2 = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert r2.returncode == 0 and r2.stdout.count("results exist, skipped") == 2
     assert (out / "results.md").read_text().splitlines() == table
+
+
+def test_eval_of_rows(tmp_path):
+    # "DRW + tau" trains nothing: --eval-only on DRW's checkpoint of the same seed, with
+    # DRW's config and opts, then its own; a row it names must be listed before it.
+    p = tmp_path / "a.yaml"
+    p.write_text("combinations:\n  - name: DRW\n    config: drw.yaml\n    opts: [A, 1]\n"
+                 "  - name: DRW + tau\n    eval_of: DRW\n    opts: [B, 2]\n")
+    ab = load_ablation(str(p))
+    drw, tau = ab.combinations
+    assert tau.eval_of == "DRW" and ab.combination("DRW") is drw
+    cmd = train_command("py", "train_net.py", "base.yaml", tau, "out", ["C", 3], seed=1, source=drw)
+    assert cmd == ["py", "train_net.py", "--config-file", drw.config, "--eval-only", "C", "3", "A", "1", "B", "2",
+                   "SEED", "1", "MODEL.WEIGHTS", os.path.join("out", "DRW", "seed1", "model_final.pth"),
+                   "OUTPUT_DIR", os.path.join("out", "DRW_+_tau", "seed1")]
+    with pytest.raises(ValueError, match="pass that row as source"):
+        train_command("py", "train_net.py", "base.yaml", tau, "out")
+    for bad, match in (
+        ("  - name: X\n    eval_of: DRW\n  - name: DRW\n", "not a combination listed before it"),
+        ("  - name: DRW\n  - name: X\n    eval_of: DRW\n  - name: Y\n    eval_of: X\n", "itself an evaluation"),
+        ("  - name: DRW\n  - name: X\n    eval_of: DRW\n    config: c.yaml\n", "eval_of and config"),
+    ):
+        p.write_text("combinations:\n" + bad)
+        with pytest.raises(ValueError, match=match):
+            load_ablation(str(p))
+
+
+def test_runner_eval_of_needs_the_trained_checkpoint(tmp_path):
+    # A dry run prints the --eval-only command; a real run of the evaluation row alone (its
+    # trained row not run, no checkpoint) fails with a line naming the missing file.
+    ablation = tmp_path / "ablation.yaml"
+    ablation.write_text("combinations:\n  - name: CE\n  - name: CE tau\n    eval_of: CE\n"
+                        "    opts: [MODEL.LT.CLASSIFIER.TAU, 1.0]\n")
+    out = tmp_path / "out"
+    runner = [sys.executable, os.path.join(REPO, "tools", "run_ablation.py"), "--config-file", BASE,
+              "--ablation", str(ablation), "--output-dir", str(out), "--seeds", "0"]
+    r = subprocess.run(runner + ["--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    cmds = [line for line in r.stdout.splitlines() if "train_net.py" in line]
+    assert len(cmds) == 2 and "--eval-only" not in cmds[0]
+    assert cmds[1].endswith(f"--eval-only MODEL.LT.CLASSIFIER.TAU 1.0 SEED 0 MODEL.WEIGHTS "
+                            f"{out / 'CE' / 'seed0' / 'model_final.pth'} OUTPUT_DIR {out / 'CE_tau' / 'seed0'}")
+    r = subprocess.run(runner + ["--only", "CE tau"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert f"evaluates 'CE', whose checkpoint {out / 'CE' / 'seed0' / 'model_final.pth'} does not exist" in r.stderr
