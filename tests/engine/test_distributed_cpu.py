@@ -2,7 +2,8 @@
 ``tools/train_net.py --num-gpus 2`` runs on a CPU-only machine: the ranks draw disjoint
 shards of one sampler stream, EQLv2's and Seesaw's statistics agree across ranks and the
 weights stay identical (BatchNorm's running statistics are per rank: detectron2 builds DDP
-with broadcast_buffers=False)."""
+with broadcast_buffers=False). #13: Decoupled Optimisation's masks chosen in 2 processes
+equal those of one process fed both ranks' batches."""
 import os
 import subprocess
 import sys
