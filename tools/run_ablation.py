@@ -10,14 +10,14 @@ in a subprocess (``--num-gpus`` is passed on to its detectron2 launcher) with
 ``OUTPUT_DIR=<output-dir>/<name>``; combinations whose ``metrics_final.json`` exists are
 skipped, so re-running resumes. Trailing KEY VALUE pairs apply to every combination.
 ``--seeds`` (or the file's ``seeds``) runs every combination once per seed, seed by seed, in
-``<name>/seed<s>``; the table shows mean ± std over the finished runs of the file's seeds and
+``<name>/seed<s>``. A row with ``eval_of`` trains nothing: it runs ``--eval-only`` on the
+named row's ``model_final.pth`` of the same seed (that row must have been trained: name
+both in ``--only``). The table shows mean ± std over the finished runs of the file's seeds and
 ``--seeds`` together (``--table-seeds`` picks others). Runners given
 different seeds (or, with ``--only``, different combinations) of one ablation can work side
 by side, e.g. one per GPU or core; the table always lists every combination.
 Writes ``<output-dir>/results.md`` (top-1 error, many/medium/few accuracy; or AP, APr, APc,
-APf), ``results.json`` and ``results.png``. A combination with ``eval_of: NAME`` trains
-nothing: it runs ``--eval-only`` on NAME's ``model_final.pth`` of the same seed (so NAME
-must have trained first; with ``--only`` give both, or run NAME before).
+APf), ``results.json`` and ``results.png``.
 """
 import argparse
 import os
@@ -26,11 +26,11 @@ import sys
 
 from lt_det.engine.ablation import (
     check_seeds,
+    checkpoint_path,
     collect,
     load_ablation,
     read_metrics,
     run_dir,
-    source_weights,
     train_command,
     write_report,
 )
@@ -95,17 +95,19 @@ def main(argv=None) -> int:
             if read_metrics(run_dir(out, combo, seed)) is not None:
                 print(f"[run_ablation] {label}: results exist, skipped", flush=True)
                 continue
-            weights = source_weights(out, combo, seed)
-            if weights is not None and not args.dry_run and not os.path.isfile(weights):
+            source = ablation.combination(combo.eval_of) if combo.eval_of is not None else None
+            cmd = train_command(sys.executable, TRAIN_NET, base, combo, out,
+                                list(ablation.opts) + list(args.opts),
+                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [], seed=seed,
+                                source=source)
+            if source is not None and not args.dry_run and not os.path.isfile(checkpoint_path(out, source, seed)):
                 failed.append(label)
-                print(f"[run_ablation] {label}: needs {weights} (train {combo.eval_of!r} with this "
-                      f"seed first)", file=sys.stderr, flush=True)
+                print(f"[run_ablation] {label}: evaluates {source.name!r}, whose checkpoint "
+                      f"{checkpoint_path(out, source, seed)} does not exist (train that row first)",
+                      file=sys.stderr, flush=True)
                 if not args.keep_going:
                     break
                 continue
-            cmd = train_command(sys.executable, TRAIN_NET, base, combo, out,
-                                list(ablation.opts) + list(args.opts),
-                                ["--num-gpus", str(args.num_gpus)] if args.num_gpus != 1 else [], seed=seed)
             print(f"[run_ablation] run {i + 1}/{len(runs)}: " + " ".join(cmd), flush=True)
             if args.dry_run:
                 continue

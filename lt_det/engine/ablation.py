@@ -13,9 +13,14 @@ An ablation file is YAML::
         opts: [LT.STAGES, "[{'START_EPOCH': 160, 'OVERRIDES': ['MODEL.LT.LOSS.NAME', 'CSCE']}]"]
       - name: mixup
         config: projects/BagOfTricksLT/configs/mixup_delta.yaml   # merged after the base
-      - name: CE + tau-norm
-        eval_of: CE                     # no training: --eval-only on CE's model_final.pth
+      - name: DRW + tau-norm
+        eval_of: DRW                     # no training: DRW's checkpoint evaluated
         opts: [MODEL.LT.CLASSIFIER.TAU, 1.0]
+
+A row with ``eval_of`` trains nothing: it evaluates the final checkpoint of the named
+(earlier) row, of the same seed, under that row's config and opts followed by its own
+(``tools/train_net.py --eval-only``). Rows that differ only at test time (an aggregation,
+a calibration) then cost an evaluation, not a training run.
 
 Each run writes ``<output_dir>/<name>/metrics_final.json`` (tools/train_net.py); a run whose
 file exists is skipped, so an interrupted ablation resumes. The results table follows the
@@ -26,11 +31,6 @@ With ``seeds`` each combination runs under ``SEED s`` in ``<output_dir>/<name>/s
 and the table shows mean ± sample standard deviation over the seeds that finished (the
 plain value while only one has), with their count: on small long-tailed sets the tail metrics move by several points between
 seeds, and one seed cannot tell a trick from noise.
-
-A combination with ``eval_of: <earlier combination>`` trains nothing: it evaluates that
-combination's ``model_final.pth`` (same seed) with its own config and opts, for post-hoc
-methods (calibration, tau-norm, test-time aggregation) that must be compared on the very
-model they are applied to.
 """
 import json
 import os
@@ -49,12 +49,13 @@ METRICS_FILE = "metrics_final.json"
 
 @dataclass
 class Combination:
-    """One row of the ablation: a name, KEY VALUE overrides and/or an extra config file."""
+    """One row of the ablation: a name, KEY VALUE overrides and/or an extra config file;
+    with ``eval_of`` (another row's name) an evaluation of that row's checkpoint."""
 
     name: str
     opts: List = field(default_factory=list)
     config: Optional[str] = None
-    eval_of: Optional[str] = None  # evaluate this combination's final model, train nothing
+    eval_of: Optional[str] = None
 
 
 @dataclass
@@ -64,6 +65,9 @@ class Ablation:
     opts: List
     combinations: List[Combination]
     seeds: List[int] = field(default_factory=list)
+
+    def combination(self, name: str) -> Combination:
+        return next(c for c in self.combinations if c.name == name)
 
 
 def _slug(name: str) -> str:
@@ -103,13 +107,18 @@ def load_ablation(path: str) -> Ablation:
             config = os.path.join(os.path.dirname(path), config)
         eval_of = c.get("eval_of")
         if eval_of is not None:
-            trained = {o.name for o in out if o.eval_of is None}
-            if str(eval_of) not in trained:
-                raise ValueError(
-                    f"{path}: combination {c['name']!r} has eval_of {eval_of!r}, which must name "
-                    f"an earlier combination that trains (one of {sorted(trained)})"
-                )
-            eval_of = str(eval_of)
+            # The trained row must come first: runs go row by row, so its checkpoint exists.
+            source = next((o for o in out if o.name == str(eval_of)), None)
+            if source is None:
+                raise ValueError(f"{path}: combination {c['name']!r}: eval_of {eval_of!r} is not a combination "
+                                 f"listed before it ({[o.name for o in out]})")
+            if source.eval_of is not None:
+                raise ValueError(f"{path}: combination {c['name']!r}: eval_of {eval_of!r} is itself an evaluation "
+                                 f"(of {source.eval_of!r}); name the trained row")
+            if config is not None:
+                raise ValueError(f"{path}: combination {c['name']!r} has eval_of and config: an evaluation "
+                                 "uses its trained row's config (add opts instead)")
+            eval_of = source.name
         out.append(Combination(name=str(c["name"]), opts=opts, config=config, eval_of=eval_of))
     base_opts = list(raw.get("opts") or [])
     if len(base_opts) % 2:
@@ -134,6 +143,11 @@ def run_dir(output_dir: str, combo: Combination, seed: Optional[int] = None) -> 
     """``<output_dir>/<name>``, or ``<output_dir>/<name>/seed<seed>`` for a seeded run."""
     d = os.path.join(output_dir, _slug(combo.name))
     return d if seed is None else os.path.join(d, f"seed{seed}")
+
+
+def checkpoint_path(output_dir: str, combo: Combination, seed: Optional[int] = None) -> str:
+    """The final checkpoint of a trained row (what an ``eval_of`` row evaluates)."""
+    return os.path.join(run_dir(output_dir, combo, seed), "model_final.pth")
 
 
 def read_metrics(run_output_dir: str) -> Optional[Dict[str, float]]:
@@ -265,28 +279,29 @@ def write_report(rows, output_dir: str, reference=None, plot: bool = True) -> st
     return table
 
 
-def source_weights(output_dir: str, combo: Combination, seed: Optional[int] = None) -> Optional[str]:
-    """The checkpoint an ``eval_of`` combination evaluates (None for a training one)."""
-    if combo.eval_of is None:
-        return None
-    return os.path.join(run_dir(output_dir, Combination(name=combo.eval_of), seed), "model_final.pth")
-
-
 def train_command(python: str, train_net: str, base_config: str, combo: Combination, output_dir: str,
                   common_opts: Sequence = (), extra_args: Sequence[str] = (),
-                  seed: Optional[int] = None) -> List[str]:
+                  seed: Optional[int] = None, source: Optional[Combination] = None) -> List[str]:
     """The ``tools/train_net.py`` command line of one combination. A combination's
     ``config`` is used as ``--config-file`` instead of the base (write it as a ``_BASE_``
     delta of the base config); the common opts come before the combination's, and a
-    ``seed`` (``SEED s``) comes last so that it wins. An ``eval_of`` combination runs
-    ``--eval-only`` on its source's ``model_final.pth`` (``MODEL.WEIGHTS`` after its opts)."""
-    config = combo.config or base_config
-    opts = [str(x) for x in list(common_opts) + list(combo.opts)]
-    weights = source_weights(output_dir, combo, seed)
-    if weights is not None:
+    ``seed`` (``SEED s``) comes last so that it wins.
+
+    An ``eval_of`` row needs its trained row as ``source``: the command is
+    ``--eval-only`` with the source's config and opts, then the row's own, and
+    ``MODEL.WEIGHTS`` the source's final checkpoint of the same seed."""
+    if combo.eval_of is not None:
+        if source is None or source.name != combo.eval_of:
+            raise ValueError(f"Combination {combo.name!r} evaluates {combo.eval_of!r}: pass that row as source")
+        config = source.config or base_config
+        opts = [str(x) for x in list(common_opts) + list(source.opts) + list(combo.opts)]
         extra_args = [*extra_args, "--eval-only"]
-        opts += ["MODEL.WEIGHTS", weights]
+    else:
+        config = combo.config or base_config
+        opts = [str(x) for x in list(common_opts) + list(combo.opts)]
     if seed is not None:
         opts += ["SEED", str(seed)]
+    if combo.eval_of is not None:
+        opts += ["MODEL.WEIGHTS", checkpoint_path(output_dir, source, seed)]
     return [python, train_net, "--config-file", config, *extra_args, *opts,
             "OUTPUT_DIR", run_dir(output_dir, combo, seed)]

@@ -30,6 +30,7 @@ from detectron2.engine import HookBase
 from detectron2.utils import comm
 
 from ..data.class_groups import ClassGroup, shot_groups, stage_groups
+from ..losses.distributed import all_reduce_sum
 from ..modeling.freeze import unwrap
 from ..modeling.importance import IMPORTANCE_KINDS, estimate_importance
 from ..modeling.param_masks import FREE, PRUNED
@@ -186,12 +187,7 @@ class ParamDecouplingHook(HookBase):
             logits = model.classify(model.extract_features(model.preprocess_image(b)))
             correct += int((logits.argmax(1) == model.labels(b)).sum())
             total += int(len(logits))
-        t = torch.tensor([correct, total], dtype=torch.float64)
-        if comm.get_world_size() > 1:
-            import torch.distributed as dist
-
-            t = t.to(model.device)
-            dist.all_reduce(t)
+        t = all_reduce_sum(torch.tensor([correct, total], dtype=torch.float64, device=model.device))
         return float(100.0 * t[0] / max(float(t[1]), 1.0))
 
     @torch.no_grad()

@@ -12,10 +12,12 @@ The gradient terms are averaged over N mini-batches, per batch: E = 1/N sum_b (w
 Across processes the per-rank sums are all-reduced, so P processes that see P N batches
 choose the same elements as one process fed the same batches.
 """
-from typing import Callable, Dict, Iterable, Iterator
+from typing import Callable, Dict, Iterator
 
 import torch
 from torch import nn
+
+from ..losses.distributed import all_reduce_sum
 
 IMPORTANCE_KINDS = ("taylor", "fisher", "l1")
 
@@ -29,17 +31,6 @@ def importance_from_grad(kind: str, weight: torch.Tensor, grad: torch.Tensor) ->
     if kind == "l1":
         return weight.abs()
     raise ValueError(f"LT.DECOUPLE.IMPORTANCE must be one of {IMPORTANCE_KINDS}, got {kind!r}")
-
-
-def _all_reduce_sum(tensors: Iterable[torch.Tensor]) -> None:
-    from detectron2.utils import comm
-
-    if comm.get_world_size() == 1:
-        return
-    import torch.distributed as dist
-
-    for t in tensors:
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
 
 
 def estimate_importance(
@@ -75,5 +66,6 @@ def estimate_importance(
             if g is not None:
                 acc[n] += importance_from_grad(kind, p.detach().double(), g.detach().double())
     counts = torch.tensor([float(num_batches)], dtype=torch.float64, device=next(iter(acc.values())).device)
-    _all_reduce_sum(list(acc.values()) + [counts])
+    for t in list(acc.values()) + [counts]:
+        all_reduce_sum(t)
     return {n: (a / counts).to(params[n].dtype) for n, a in acc.items()}

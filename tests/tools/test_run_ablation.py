@@ -42,15 +42,6 @@ def test_load_ablation_validates(tmp_path):
     p.write_text("combinations: []\n")
     with pytest.raises(ValueError, match="no 'combinations'"):
         load_ablation(str(p))
-    # eval_of must name an earlier, training combination (not itself, not a later one, not
-    # another evaluation-only row): its checkpoint has to exist before the row runs.
-    p.write_text("combinations:\n  - name: CE\n  - name: CE+tau\n    eval_of: CE\n")
-    assert load_ablation(str(p)).combinations[1].eval_of == "CE"
-    for bad in ("  - name: A\n    eval_of: B\n  - name: B\n",
-                "  - name: A\n  - name: B\n    eval_of: A\n  - name: C\n    eval_of: B\n"):
-        p.write_text("combinations:\n" + bad)
-        with pytest.raises(ValueError, match="eval_of"):
-            load_ablation(str(p))
 
 
 def test_metrics_and_table_by_hand(tmp_path):
@@ -144,34 +135,6 @@ def test_train_command():
     assert cmd == ["py", "train_net.py", "--config-file", "base.yaml", "B", "2", "A", "1", "OUTPUT_DIR", os.path.join("out", "x")]
     cmd = train_command("py", "train_net.py", "base.yaml", Combination("x", ["SEED", 5], None), "out", [], seed=7)
     assert cmd[-4:] == ["SEED", "7", "OUTPUT_DIR", os.path.join("out", "x", "seed7")]
-    # An eval_of row: --eval-only on the source's final model of the same seed, after its opts.
-    cmd = train_command("py", "train_net.py", "base.yaml", Combination("x + cal", ["A", 1], "d.yaml", eval_of="x"),
-                        "out", ["B", 2], seed=3)
-    assert cmd == ["py", "train_net.py", "--config-file", "d.yaml", "--eval-only", "B", "2", "A", "1",
-                   "MODEL.WEIGHTS", os.path.join("out", "x", "seed3", "model_final.pth"),
-                   "SEED", "3", "OUTPUT_DIR", os.path.join("out", "x_+_cal", "seed3")]
-
-
-def test_eval_of_row_waits_for_its_source(tmp_path):
-    # Without the source's checkpoint the row is refused with a line naming the missing file
-    # (exit 1, the run counted as failed); with a (fake) checkpoint the dry run prints the
-    # --eval-only command.
-    ablation = tmp_path / "ablation.yaml"
-    ablation.write_text("combinations:\n  - name: CE\n  - name: CE + tau\n    eval_of: CE\n"
-                        "    opts: [MODEL.LT.CLASSIFIER.TAU, 1.0]\n")
-    out = tmp_path / "out"
-    _write(str(out / "CE" / "seed0" / "metrics_final.json"),
-           {"val": {"classification": {"top1": 60.0, "many": 1.0, "medium": 2.0, "few": 3.0}}})
-    runner = [sys.executable, os.path.join(REPO, "tools", "run_ablation.py"), "--config-file", BASE,
-              "--ablation", str(ablation), "--output-dir", str(out), "--seeds", "0"]
-    r = subprocess.run(runner, cwd=REPO, capture_output=True, text=True, timeout=120)
-    weights = out / "CE" / "seed0" / "model_final.pth"
-    assert r.returncode == 1 and f"CE + tau (seed 0): needs {weights}" in r.stderr
-    weights.write_bytes(b"")
-    r = subprocess.run(runner + ["--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
-    cmds = [line for line in r.stdout.splitlines() if "train_net.py" in line]
-    assert r.returncode == 0 and len(cmds) == 1
-    assert "--eval-only" in cmds[0] and f"MODEL.WEIGHTS {weights} SEED 0" in cmds[0]
 
 
 def test_two_combination_ablation_writes_table(tmp_path):
@@ -204,3 +167,48 @@ def test_two_combination_ablation_writes_table(tmp_path):
     r2 = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert r2.returncode == 0 and r2.stdout.count("results exist, skipped") == 2
     assert (out / "results.md").read_text().splitlines() == table
+
+
+def test_eval_of_rows(tmp_path):
+    # "DRW + tau" trains nothing: --eval-only on DRW's checkpoint of the same seed, with
+    # DRW's config and opts, then its own; a row it names must be listed before it.
+    p = tmp_path / "a.yaml"
+    p.write_text("combinations:\n  - name: DRW\n    config: drw.yaml\n    opts: [A, 1]\n"
+                 "  - name: DRW + tau\n    eval_of: DRW\n    opts: [B, 2]\n")
+    ab = load_ablation(str(p))
+    drw, tau = ab.combinations
+    assert tau.eval_of == "DRW" and ab.combination("DRW") is drw
+    cmd = train_command("py", "train_net.py", "base.yaml", tau, "out", ["C", 3], seed=1, source=drw)
+    assert cmd == ["py", "train_net.py", "--config-file", drw.config, "--eval-only", "C", "3", "A", "1", "B", "2",
+                   "SEED", "1", "MODEL.WEIGHTS", os.path.join("out", "DRW", "seed1", "model_final.pth"),
+                   "OUTPUT_DIR", os.path.join("out", "DRW_+_tau", "seed1")]
+    with pytest.raises(ValueError, match="pass that row as source"):
+        train_command("py", "train_net.py", "base.yaml", tau, "out")
+    for bad, match in (
+        ("  - name: X\n    eval_of: DRW\n  - name: DRW\n", "not a combination listed before it"),
+        ("  - name: DRW\n  - name: X\n    eval_of: DRW\n  - name: Y\n    eval_of: X\n", "itself an evaluation"),
+        ("  - name: DRW\n  - name: X\n    eval_of: DRW\n    config: c.yaml\n", "eval_of and config"),
+    ):
+        p.write_text("combinations:\n" + bad)
+        with pytest.raises(ValueError, match=match):
+            load_ablation(str(p))
+
+
+def test_runner_eval_of_needs_the_trained_checkpoint(tmp_path):
+    # A dry run prints the --eval-only command; a real run of the evaluation row alone (its
+    # trained row not run, no checkpoint) fails with a line naming the missing file.
+    ablation = tmp_path / "ablation.yaml"
+    ablation.write_text("combinations:\n  - name: CE\n  - name: CE tau\n    eval_of: CE\n"
+                        "    opts: [MODEL.LT.CLASSIFIER.TAU, 1.0]\n")
+    out = tmp_path / "out"
+    runner = [sys.executable, os.path.join(REPO, "tools", "run_ablation.py"), "--config-file", BASE,
+              "--ablation", str(ablation), "--output-dir", str(out), "--seeds", "0"]
+    r = subprocess.run(runner + ["--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    cmds = [line for line in r.stdout.splitlines() if "train_net.py" in line]
+    assert len(cmds) == 2 and "--eval-only" not in cmds[0]
+    assert cmds[1].endswith(f"--eval-only MODEL.LT.CLASSIFIER.TAU 1.0 SEED 0 MODEL.WEIGHTS "
+                            f"{out / 'CE' / 'seed0' / 'model_final.pth'} OUTPUT_DIR {out / 'CE_tau' / 'seed0'}")
+    r = subprocess.run(runner + ["--only", "CE tau"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert f"evaluates 'CE', whose checkpoint {out / 'CE' / 'seed0' / 'model_final.pth'} does not exist" in r.stderr
