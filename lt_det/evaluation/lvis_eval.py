@@ -608,7 +608,8 @@ def greedy_match(
     = highest score); each takes, among its group's ground truth not yet taken at that
     threshold and area range, one with IoU >= threshold, preferring non-ignored ground truth,
     then the highest IoU, then the last in file order. Groups advance in lock step, one rank
-    per iteration, so the Python loop runs max-detections-per-group times.
+    per iteration, so the Python loop runs once per rank that has a pair of IoU >= the lowest
+    threshold (a dozen on LVIS-like data, whatever the detections per group).
 
     Args:
         pair_dt, pair_gt, pair_iou: the (detection, ground truth, IoU) pairs of equal group,
@@ -631,13 +632,19 @@ def greedy_match(
     preference = (2 - gt_ignore).astype(np.int8)
     thr = np.asarray(thresholds, dtype=np.float64)[:, None, None]
 
+    # A pair below the lowest threshold can be taken at no threshold, and the rules below
+    # compare only pairs that can be taken: dropping it changes no match. On LVIS-like data
+    # that is ~95% of the pairs (a detection overlaps most ground truth of its image and
+    # category a little), and the loop below then runs over the few ranks that still have pairs.
+    usable = np.flatnonzero(pair_iou >= thr.min())
+    if len(usable) == 0:
+        return matched, matched_ignored
+    pair_dt, pair_gt, pair_iou = pair_dt[usable], pair_gt[usable], pair_iou[usable]
     pair_rank = dt_rank[pair_dt]
     order = np.argsort(pair_rank, kind="stable")
     pair_dt, pair_gt, pair_iou, pair_rank = pair_dt[order], pair_gt[order], pair_iou[order], pair_rank[order]
-    bounds = np.searchsorted(pair_rank, np.arange(pair_rank[-1] + 2))
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        if start == end:
-            continue
+    bounds = np.flatnonzero(np.r_[True, pair_rank[1:] != pair_rank[:-1], True])  # one run per rank
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         d, g, v = pair_dt[start:end], pair_gt[start:end], pair_iou[start:end]
         first = np.empty(len(d), dtype=bool)
         first[0] = True
