@@ -698,7 +698,8 @@ def accumulate(
 
     Args:
         tp: (T, N) bool, true positives, detections ranked per category (category-major).
-        counted: (T, N) bool, detections that are not ignored (true and false positives).
+        counted: (T, N) bool, detections that are not ignored (true and false positives;
+            every true positive is counted).
         cat: (N,) category index of each detection (non-decreasing).
         num_gt: (K,) number of non-ignored ground truth per category.
         num_cats: K.
@@ -716,15 +717,17 @@ def accumulate(
     seg_start = np.searchsorted(cat, all_cats, side="left")
     # The k-th recall point needs target[k] true positives; recall 0 reads from the first.
     first = np.maximum(_min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS), 1) - 1  # (S, R)
-    counted_cum = np.cumsum(counted, axis=1, dtype=np.int64)
-    counted_before = np.concatenate([np.zeros((num_thr, 1), np.int64), counted_cum], axis=1)[:, seg_start]
     for t in range(num_thr):
         pos = np.flatnonzero(tp[t])  # true positives in rank order, (M,)
         c = cat[pos]
         tp_start = np.searchsorted(c, all_cats, side="left")
         tp_end = np.searchsorted(c, all_cats, side="right")
         n_tp = np.arange(1, len(pos) + 1) - tp_start[c]  # true positives up to here, >= 1
-        n_fp = counted_cum[t, pos] - counted_before[t, c] - n_tp
+        # Counted detections of the category up to each true positive (itself included; a
+        # true positive is counted): positions in the list of counted ones, no (N,) cumsum.
+        counted_pos = np.flatnonzero(counted[t])
+        counted_before = np.searchsorted(counted_pos, seg_start)  # counted of lower categories
+        n_fp = np.searchsorted(counted_pos, pos) + 1 - counted_before[c] - n_tp
         tpf = n_tp.astype(np.float64)
         pr = tpf / (n_fp.astype(np.float64) + tpf + np.spacing(1))
         # Max of pr over [idx_k, idx_k+1) and [idx_R-1, end), then a suffix max over k.
@@ -803,8 +806,10 @@ POOLS = ("all",) + FREQUENCY_GROUPS
 class Matching:
     """Outcome of matching one IoU type, per detection: all that ranking and accumulation need.
 
-    Small enough to gather across processes (``lvis_distributed``): the results of disjoint
-    image sets concatenate into those of their union.
+    Small enough to gather across processes (``lvis_protocols``): the results of disjoint
+    image sets concatenate into those of their union. Detections are in group order:
+    category, image, then decreasing score, then file order (``LVISEval.accumulate`` relies
+    on it to rank each category's detections with a two-key sort).
     """
 
     cat: np.ndarray  # (N,) category index (sorted category ids)
@@ -816,8 +821,13 @@ class Matching:
 
     @staticmethod
     def concatenate(parts: Sequence["Matching"]) -> "Matching":
-        return Matching(*(np.concatenate([getattr(p, f) for p in parts], axis=-1)
-                          for f in ("cat", "img", "score", "index", "tp", "counted")))
+        """The matching of the union of disjoint image sets, in group order: each part is in
+        group order and an (image, category) group lies in one part, so a stable sort by
+        (category, image) restores it."""
+        fields = [np.concatenate([getattr(p, f) for p in parts], axis=-1)
+                  for f in ("cat", "img", "score", "index", "tp", "counted")]
+        order = np.lexsort((fields[1], fields[0]))
+        return Matching(*(f[..., order] for f in fields))
 
 
 class LVISEval:
@@ -953,15 +963,19 @@ class LVISEval:
         gt = self.gt
         num_cats = len(gt.cat_ids)
         num_gt = self.num_gt()
-        # Rank each category's detections over all images: score, image id, file order.
-        rank = np.lexsort((m.index, m.img, -m.score, m.cat))
+        # Rank each category's detections over all images: score, image id, file order. The
+        # matching is in group order (category, image, score, file order), so a stable sort
+        # by (category, score) leaves ties in (image, file) order.
+        rank = np.lexsort((-m.score, m.cat))
         cat_ranked = m.cat[rank]
         num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
         precision = np.empty((num_thr, num_rec, num_cats, num_area))
         recall = np.empty((num_thr, num_cats, num_area))
         for a in range(num_area):
+            # take() keeps the (T, N) rows contiguous (m.tp[:, a, rank] does not).
             precision[..., a], recall[..., a] = accumulate(
-                m.tp[:, a, rank], m.counted[:, a, rank], cat_ranked, num_gt[a], num_cats
+                m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1), cat_ranked,
+                num_gt[a], num_cats,
             )
         metrics = self._summarize(precision, recall)
         return LVISEvalResult(
@@ -1000,7 +1014,8 @@ class LVISEval:
             (slice(1, 4), freq[m.cat], num_gt_group),
         ):
             rank = np.lexsort((m.index, m.cat, m.img, -m.score, pool_of))
-            p, r = accumulate(m.tp[:, a, rank], m.counted[:, a, rank], pool_of[rank], num_gt, len(num_gt))
+            p, r = accumulate(m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1),
+                              pool_of[rank], num_gt, len(num_gt))
             precision[:, :, pools], recall[:, pools] = p, r
         t50 = np.flatnonzero(IOU_THRESHOLDS == 0.5)
         t75 = np.flatnonzero(IOU_THRESHOLDS == 0.75)
