@@ -858,6 +858,8 @@ class Matching:
         """The matching of the union of disjoint image sets, in group order: each part is in
         group order and an (image, category) group lies in one part, so a stable sort by
         (category, image) restores it."""
+        if len(parts) == 1:
+            return parts[0]
         fields = [np.concatenate([getattr(p, f) for p in parts], axis=-1)
                   for f in ("cat", "img", "score", "index", "tp", "counted")]
         order = np.lexsort((fields[1], fields[0]))
@@ -929,7 +931,10 @@ class LVISEval:
         gt_group = gt.cat * num_imgs + gt.img
         gt_order = np.argsort(gt_group, kind="stable")  # within a group: file order
         dt_group = dt.cat * num_imgs + dt.img
-        dt_order = np.lexsort((dt.index, -dt.score, dt_group))  # score, then file order
+        # Score, then file order; detections are kept in file order (index increasing), so a
+        # stable two-key sort leaves ties in it.
+        in_file_order = bool(np.all(dt.index[1:] > dt.index[:-1]))
+        dt_order = np.lexsort((-dt.score, dt_group) if in_file_order else (dt.index, -dt.score, dt_group))
         g_sorted, d_sorted = gt_group[gt_order], dt_group[dt_order]
         num_dt = len(dt_order)
         dt_rank = np.arange(num_dt) - np.searchsorted(d_sorted, d_sorted, side="left")

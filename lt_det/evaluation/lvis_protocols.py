@@ -152,10 +152,13 @@ def evaluate_protocols(
         for task in tasks:
             ev = LVISEval(ground_truth, cols, max_dets=cap, areas_from_masks=task != "bbox",
                           boundary_dilation_ratio=boundary_dilation_ratio, allow_empty=True)
-            parts = gather(_pack(ev.match(task)))
-            if rank != 0:
-                continue
-            m = Matching.concatenate([_unpack(p) for p in parts])
+            if len(counts) == 1:  # nothing to send: no packing
+                m = ev.match(task)
+            else:
+                parts = gather(_pack(ev.match(task)))
+                if rank != 0:
+                    continue
+                m = Matching.concatenate([_unpack(p) for p in parts])
             if sel == "standard":
                 out[result_key(task, "standard")] = ev.accumulate(task, m)
             else:
