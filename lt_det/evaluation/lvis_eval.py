@@ -1010,16 +1010,13 @@ class LVISEval:
         num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
         precision = np.empty((num_thr, num_rec, num_cats, num_area))
         recall = np.empty((num_thr, num_cats, num_area))
-        per_area = []
         for a in range(num_area):
             # take() keeps the (T, N) rows contiguous (m.tp[:, a, rank] does not).
-            p, r = accumulate(
+            precision[..., a], recall[..., a] = accumulate(
                 m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1), cat_ranked,
                 num_gt[a], num_cats,
             )
-            precision[..., a], recall[..., a] = p, r
-            per_area.append((p, r))
-        metrics = self._summarize(per_area)
+        metrics = self._summarize(precision, recall)
         return LVISEvalResult(
             iou_type=iou_type, metrics=metrics, precision=precision, recall=recall,
             cat_ids=gt.cat_ids.copy(), names=list(gt.names), frequency=list(gt.frequency),
@@ -1070,13 +1067,8 @@ class LVISEval:
             metrics[f"AP{g}"] = _mean_defined(precision[:, :, k])
         return LVISPooledResult(iou_type=iou_type, metrics=metrics, precision=precision, recall=recall)
 
-    def _summarize(self, per_area: Sequence[Tuple[np.ndarray, np.ndarray]]) -> Dict[str, float]:
-        """lvis-api's summary metrics (fractions, -1 where undefined) from each area range's
-        (T, R, K) precision and (T, K) recall: ``precision[..., a]`` and ``recall[..., a]``
-        of the result, as contiguous arrays (same values in the same order, so the same
-        means, without strided passes over the (T, R, K, A) array)."""
-        precision = {a: p for a, (p, _) in enumerate(per_area)}
-        recall = {a: r for a, (_, r) in enumerate(per_area)}
+    def _summarize(self, precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
+        """lvis-api's summary metrics (fractions, -1 where undefined)."""
         areas = [name for name, _, _ in AREA_RANGES]
         groups = [
             np.array([k for k, f in enumerate(self.gt.frequency) if f == g], dtype=np.int64)
@@ -1086,18 +1078,18 @@ class LVISEval:
         t75 = np.flatnonzero(IOU_THRESHOLDS == 0.75)
         all_a = areas.index("all")
         m = {
-            "AP": _mean_defined(precision[all_a]),
-            "AP50": _mean_defined(precision[all_a][t50]),
-            "AP75": _mean_defined(precision[all_a][t75]),
-            "APs": _mean_defined(precision[areas.index("small")]),
-            "APm": _mean_defined(precision[areas.index("medium")]),
-            "APl": _mean_defined(precision[areas.index("large")]),
+            "AP": _mean_defined(precision[..., all_a]),
+            "AP50": _mean_defined(precision[t50][..., all_a]),
+            "AP75": _mean_defined(precision[t75][..., all_a]),
+            "APs": _mean_defined(precision[..., areas.index("small")]),
+            "APm": _mean_defined(precision[..., areas.index("medium")]),
+            "APl": _mean_defined(precision[..., areas.index("large")]),
         }
         for g, idx in zip(FREQUENCY_GROUPS, groups):
-            m[f"AP{g}"] = _mean_defined(precision[all_a][:, :, idx])
-        m[f"AR@{self.max_dets}"] = _mean_defined(recall[all_a])
+            m[f"AP{g}"] = _mean_defined(precision[:, :, idx, all_a])
+        m[f"AR@{self.max_dets}"] = _mean_defined(recall[..., all_a])
         for name in ("small", "medium", "large"):
-            m[f"AR{name[0]}@{self.max_dets}"] = _mean_defined(recall[areas.index(name)])
+            m[f"AR{name[0]}@{self.max_dets}"] = _mean_defined(recall[..., areas.index(name)])
         return m
 
 
