@@ -168,13 +168,16 @@ class ResultColumns:
                 return cls.from_records(load_json(path, opener))
             del raw
             n = len(recs)
-            boxes = [r.bbox for r in recs]
+            boxes = list(map(operator.attrgetter("bbox"), recs))
             n_box = n - boxes.count(None)
             if 0 < n_box < n:
                 i = boxes.index(None)
                 j = next(k for k, b in enumerate(boxes) if b is not None)
                 raise ValueError(f"Result {i} has no 'bbox' but result {j} has one; give all results a bbox or none")
-            segms = [r.segmentation for r in recs]
+            get_segm = operator.attrgetter("segmentation")
+            # A list of segmentations only when some result has one (a C-level scan otherwise).
+            has_segm = any(map(operator.is_not, map(get_segm, recs), itertools.repeat(None)))
+            segms = list(map(get_segm, recs)) if has_segm else None
             return cls(
                 image_id=np.fromiter(map(operator.attrgetter("image_id"), recs), np.int64, n),
                 category_id=np.fromiter(map(operator.attrgetter("category_id"), recs), np.int64, n),
@@ -182,7 +185,7 @@ class ResultColumns:
                 # fromiter over the flattened tuples: half the time of np.array on 10^6 tuples.
                 bbox=(np.fromiter(itertools.chain.from_iterable(boxes), np.float64, 4 * n).reshape(n, 4)
                       if n and n_box == n else None),
-                segmentation=segms if n - segms.count(None) else None,
+                segmentation=segms,
             )
         finally:
             if enabled:
@@ -227,8 +230,15 @@ def _boxes(records: Sequence[dict], what: str) -> np.ndarray:
     """The [x, y, w, h] boxes of ``records`` as an (n, 4) float64 array."""
     if len(records) == 0:
         return np.zeros((0, 4))
+    n = len(records)
     try:
-        boxes = np.array(list(map(itemgetter("bbox"), records)), dtype=np.float64)
+        listed = list(map(itemgetter("bbox"), records))
+        # Lists of 4 numbers, the usual case: fromiter over them flattened is ~2x faster than
+        # np.array on 10^6 small lists (same values; the same inputs fail).
+        if set(map(type, listed)) <= {list, tuple} and set(map(len, listed)) == {4}:
+            boxes = np.fromiter(itertools.chain.from_iterable(listed), np.float64, 4 * n).reshape(n, 4)
+        else:
+            boxes = np.array(listed, dtype=np.float64)
     except (KeyError, TypeError, ValueError):
         boxes = None
     if boxes is None or boxes.shape != (len(records), 4):
@@ -946,7 +956,7 @@ class LVISEval:
         offset = np.arange(len(pair_dt)) - np.repeat(np.cumsum(count) - count, count)
         pair_gt = lo[pair_dt] + offset
         if iou_type == "bbox":
-            pair_iou = box_iou_pairs(dt.boxes[dt_order][pair_dt], gt.boxes[gt_order][pair_gt])
+            pair_iou = box_iou_pairs(dt.boxes[dt_order[pair_dt]], gt.boxes[gt_order[pair_gt]])
         else:
             dt_rles, gt_rles = dt.rles(), gt.rles()
             dt_sorted = [dt_rles[i] for i in dt_order]
