@@ -342,8 +342,9 @@ def top_per_class(cat: np.ndarray, score: np.ndarray, position: np.ndarray, k: i
     return keep
 
 
-# Bits of _GroundTruth.key_flags.
+# Bits of _GroundTruth.key_flags, and the most (image, category) keys it tabulates.
 _POSITIVE, _NEGATIVE, _NOT_EXHAUSTIVE = 1, 2, 4
+_KEY_TABLE_MAX = 2**26
 
 
 class _GroundTruth:
@@ -434,7 +435,7 @@ class _GroundTruth:
         lists = ((self.pos_keys, _POSITIVE), (self.neg_keys, _NEGATIVE),
                  (self.not_exhaustive_keys, _NOT_EXHAUSTIVE))
         size = len(self.img_ids) * len(self.cat_ids)
-        if size <= min(2**26, 16 * len(keys) + 2**22):
+        if size <= min(_KEY_TABLE_MAX, 16 * len(keys) + 2**22):
             table = np.zeros(size, dtype=np.uint8)
             for sorted_keys, bit in lists:
                 table[sorted_keys] |= bit
