@@ -26,9 +26,12 @@ Instance Segmentation", CVPR 2019) with every rule exactly as lvis-api applies i
 Where lvis-api silently drops or mis-scores bad input (detections of unknown categories,
 NaN scores or boxes, annotation id 0, an empty results list), this module raises ValueError.
 """
+import contextlib
 import gc
+import io
 import itertools
 import json
+import mmap
 import operator
 import os
 from dataclasses import dataclass
@@ -80,6 +83,24 @@ def load_json(path: str, opener=open):
     finally:
         if enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _file_bytes(path: str, opener=open):
+    """The content of a file as a buffer: memory-mapped when it is a local file (msgspec
+    decodes from the page cache, no copy into a bytes object: ~10% of a large results
+    file's decode time), read otherwise (an ``opener`` without file descriptors, an
+    empty file). Decoders must not keep references into it (msgspec's typed ones do not)."""
+    with opener(path, "rb") as f:
+        try:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            mapped = None
+        if mapped is None:
+            yield f.read()
+            return
+        with mapped:
+            yield mapped
 
 
 class _Result(msgspec.Struct, gc=False):
@@ -166,14 +187,11 @@ class ResultColumns:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            with opener(path, "rb") as f:
-                raw = f.read()
             try:
-                recs = _RESULTS_DECODER.decode(raw)
+                with _file_bytes(path, opener) as raw:
+                    recs = _RESULTS_DECODER.decode(raw)
             except (msgspec.ValidationError, msgspec.DecodeError):
-                del raw
                 return cls.from_records(load_json(path, opener))
-            del raw
             n = len(recs)
             boxes = list(map(operator.attrgetter("bbox"), recs))
             n_box = n - boxes.count(None)
