@@ -22,19 +22,23 @@ Reported per tool: wall time from process start to exit, peak resident memory of
 (``ru_maxrss`` from ``wait4``, imports included), and whether its 13 numbers (AP, AP50, AP75,
 APs/m/l, APr/c/f, AR@300, ARs/m/l@300) equal lvis-api's (max |difference|; "yes" when it is at
 most 1e-9). Ratios are against lt_det (tool time / lt_det time). With --repeat N each tool
-runs N times; the fastest time and the largest memory are reported. A tool that is not
-installed is skipped. The script exits 1 if lt_det's numbers differ from lvis-api's by more
+runs N times; the median time and the largest memory are reported (on a shared machine the
+median of >= 3 alternating runs is the number to compare). ``--tools`` runs a subset (the
+equality column needs lvis-api among them). A tool that is not installed is skipped. The
+script exits 1 if lt_det's numbers differ from lvis-api's by more
 than 1e-9.
 
 ``--val-size`` adds an LVIS-v1-val-sized case (19,809 images x 300 detections, 1,203 classes)
 evaluated by lt_det in-process as the trainer's evaluator does (``LVISEval`` on the results
-as a list of dicts), bbox and segm (masks need ~15 GB of RAM more than boxes; ``--val-segm 0``
-skips them), timed and with peak memory, lvis-api not run (it takes tens of minutes).
+as a list of dicts), bbox and segm (masks need ~15 GB of RAM more than boxes; ``--val-segm N``
+evaluates masks on N images only, 0 skips them; ``--val-bbox`` likewise for boxes), timed and
+with peak memory, lvis-api not run (it takes tens of minutes).
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,9 +191,10 @@ def _installed(tool: str) -> bool:
     return module is None or importlib.util.find_spec(module) is not None
 
 
-def compare(case: str, iou_type: str, gt_path: str, res_path: str, repeat: int, workdir: str) -> float:
-    """All tools on one case; prints the table, returns lt_det's max |metric diff| to lvis-api."""
-    tools = [t for t in TOOLS if _installed(t)]
+def compare(case: str, iou_type: str, gt_path: str, res_path: str, repeat: int, workdir: str,
+            selected=TOOLS) -> float:
+    """The tools on one case; prints the table, returns lt_det's max |metric diff| to lvis-api."""
+    tools = [t for t in TOOLS if (t in selected or t == "lt_det") and _installed(t)]
     paths = {t: res_path for t in tools}
     if "faster-coco-eval" in tools:
         paths["faster-coco-eval"] = cut_per_image(res_path, res_path.replace(".json", "_cut300.json"))
@@ -206,7 +211,7 @@ def compare(case: str, iou_type: str, gt_path: str, res_path: str, repeat: int, 
                     if t == "lt_det":
                         raise
                     failed[t] = str(e).strip().splitlines()[-1][:80]
-    best = {t: {"time_s": min(r["time_s"] for r in rs), "mem_mb": max(r["mem_mb"] for r in rs),
+    best = {t: {"time_s": statistics.median(r["time_s"] for r in rs), "mem_mb": max(r["mem_mb"] for r in rs),
                 "metrics": rs[0]["metrics"]} for t, rs in runs.items() if t not in failed}
     ref = best.get("lvis-api")
     ours = best["lt_det"]
@@ -227,18 +232,20 @@ def compare(case: str, iou_type: str, gt_path: str, res_path: str, repeat: int, 
                 lt_diff = diff
         print(f"  {t:<17} {r['time_s']:9.2f} {r['mem_mb']:14.0f} {r['time_s'] / ours['time_s']:13.2f}x "
               f"{r['mem_mb'] / ours['mem_mb']:12.2f}x  {eq}", flush=True)
+    print("  runs (s): " + "; ".join(f"{t} " + " ".join(f"{r['time_s']:.2f}" for r in runs[t])
+                                     for t in tools if t not in failed), flush=True)
     print(f"  AP {ours['metrics']['AP'] * 100:.3f}, APr {ours['metrics']['APr'] * 100:.3f}", flush=True)
     return lt_diff
 
 
-def val_size(seed: int, segm_images: int) -> None:
+def val_size(seed: int, segm_images: int, bbox_images: int = 19809) -> None:
     """LVIS v1 val size (19,809 images x 300 detections), lt_det in-process as the trainer runs it."""
     import gc
 
     from lt_det.evaluation.lvis_eval import LVISEval
     from lt_det.evaluation.synthetic_lvis import synthetic_lvis
 
-    for iou_type, n_img, masks in (("bbox", 19809, False), ("segm", segm_images, True)):
+    for iou_type, n_img, masks in (("bbox", bbox_images, False), ("segm", segm_images, True)):
         if n_img <= 0:
             continue
         t = time.perf_counter()
@@ -278,7 +285,7 @@ def main():
     helpers = {"--worker": lambda a: worker(*a),
                "--make-case": lambda a: _write_case(a[0], a[1], int(a[2]), int(a[3]), bool(int(a[4])), int(a[5])),
                "--cut": lambda a: _write_cut(a[0], a[1], int(a[2])),
-               "--val-size-worker": lambda a: val_size(int(a[0]), int(a[1]))}
+               "--val-size-worker": lambda a: val_size(int(a[0]), int(a[1]), int(a[2]))}
     if len(sys.argv) > 1 and sys.argv[1] in helpers:
         helpers[sys.argv[1]](sys.argv[2:])
         return
@@ -290,10 +297,13 @@ def main():
     p.add_argument("--workdir", default=None, help="where the generated files go (reused if present)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeat", type=int, default=1,
-                   help="runs per tool; times are the minimum, memory the maximum")
+                   help="runs per tool; times are the median, memory the maximum")
+    p.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS,
+                   help="tools to run (lvis-api is the reference of the equality column)")
     p.add_argument("--val-size", action="store_true",
                    help="add the LVIS v1 val-sized case (19,809 images x 300), lt_det in-process")
     p.add_argument("--val-segm", type=int, default=19809, help="images of the val-sized segm case (0: skip)")
+    p.add_argument("--val-bbox", type=int, default=19809, help="images of the val-sized bbox case (0: skip)")
     args = p.parse_args()
     workdir = args.workdir or os.path.join(tempfile.gettempdir(), "lt_det_bench_lvis_eval")
     os.makedirs(workdir, exist_ok=True)
@@ -310,9 +320,9 @@ def main():
     for iou_type, name, n_img, dets, masks in cases:
         print(f"[{name}]", flush=True)
         gt_path, res_path = make_case(workdir, name, n_img, dets, masks, args.seed)
-        diffs.append(compare(name, iou_type, gt_path, res_path, args.repeat, workdir))
+        diffs.append(compare(name, iou_type, gt_path, res_path, args.repeat, workdir, args.tools))
     if args.val_size:
-        _helper("--val-size-worker", str(args.seed), str(args.val_segm))
+        _helper("--val-size-worker", str(args.seed), str(args.val_segm), str(args.val_bbox))
     print(f"peak memory of this driver {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if any(d > EQUAL_TOL for d in diffs):
         print("lt_det's METRICS DIFFER from lvis-api's", file=sys.stderr)

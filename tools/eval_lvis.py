@@ -17,6 +17,7 @@ adds boundary AP (Cheng et al. 2021; ``--boundary-dilation-ratio``, 0.02) and AP
 column each ("segm_fixed", "segm_pooled", ...; AP-pool has AP, AP50, AP75, APr, APc, APf).
 """
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -142,7 +143,15 @@ def run(args) -> int:
     from lt_det.evaluation.lvis_protocols import evaluate_protocols
     from lt_det.evaluation.per_class_report import write_per_class_report
 
-    gt, results = load_inputs(args.gt, args.results, load_json, ResultColumns.read)
+    # What is loaded lives until the process ends and holds no reference cycles: moved to the
+    # collector's permanent generation, its ~10^5 segmentation dicts are not walked again by
+    # every collection the evaluation's allocations trigger (0.1-0.3 s on 150k mask results).
+    gc.disable()
+    try:
+        gt, results = load_inputs(args.gt, args.results, load_json, ResultColumns.read)
+        gc.freeze()
+    finally:
+        gc.enable()
     if args.segm_box_area:  # lvis-api's raw rule, standard protocol only
         if args.protocol != ["standard"] or args.iou_type != ["segm"]:
             raise ValueError("--segm-box-area applies to --iou-type segm --protocol standard alone")

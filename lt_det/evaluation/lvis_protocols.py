@@ -33,6 +33,7 @@ from .lvis_eval import (
     ResultColumns,
     _GroundTruth,
     _load_json,
+    _sorted_unique,
     top_per_class,
 )
 
@@ -74,6 +75,12 @@ def _global_budget(results: ResultColumns, k: int, all_gather: Callable) -> Resu
     inside = found < len(kept)
     inside[inside] = kept[found[inside]] == mine[inside]
     return results.subset(local[inside])
+
+
+def _image_on_several(distinct_ids: Sequence[np.ndarray]) -> bool:
+    """Whether an image id occurs in more than one process's (distinct) image ids."""
+    flat = np.concatenate(distinct_ids)
+    return len(_sorted_unique(flat)) < len(flat)
 
 
 def evaluate_protocols(
@@ -123,9 +130,8 @@ def evaluate_protocols(
     offset = int(sum(counts[:rank]))
     results = ResultColumns(results.image_id, results.category_id, results.score, results.bbox,
                             results.segmentation, position=offset + np.arange(len(results), dtype=np.int64))
-    images = [np.unique(ids) for ids in all_gather(results.image_id)]
-    flat = np.concatenate(images)
-    if len(np.unique(flat)) < len(flat):
+    # One process has no image on another (and np.unique would cost a sort and numpy.ma).
+    if len(counts) > 1 and _image_on_several(all_gather(_sorted_unique(results.image_id))):
         raise ValueError(
             "An image's detections come from more than one process; LVIS's per-image cap needs "
             "each image on one process (use detectron2's InferenceSampler, or evaluate on one process)"
@@ -146,10 +152,13 @@ def evaluate_protocols(
         for task in tasks:
             ev = LVISEval(ground_truth, cols, max_dets=cap, areas_from_masks=task != "bbox",
                           boundary_dilation_ratio=boundary_dilation_ratio, allow_empty=True)
-            parts = gather(_pack(ev.match(task)))
-            if rank != 0:
-                continue
-            m = Matching.concatenate([_unpack(p) for p in parts])
+            if len(counts) == 1:  # nothing to send: no packing
+                m = ev.match(task)
+            else:
+                parts = gather(_pack(ev.match(task)))
+                if rank != 0:
+                    continue
+                m = Matching.concatenate([_unpack(p) for p in parts])
             if sel == "standard":
                 out[result_key(task, "standard")] = ev.accumulate(task, m)
             else:

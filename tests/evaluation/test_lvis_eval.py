@@ -378,3 +378,20 @@ def test_category_with_far_more_ground_truth_than_detections(lvis_api):
     res = LVISEval(gt, dets).evaluate("bbox")
     np.testing.assert_allclose(res.per_class_ap(), [0.5 / R, 1.0], atol=1e-12)
     _assert_same(res, lvis_api(gt, dets, "bbox"))
+
+
+@pytest.mark.parametrize("table_max", [2**26, 0])  # byte table, then binary search
+def test_key_flags_of_image_category_pairs(monkeypatch, table_max):
+    from lt_det.evaluation import lvis_eval
+
+    monkeypatch.setattr(lvis_eval, "_KEY_TABLE_MAX", table_max)
+    # Images 1 (index 0) and 2 (index 1), categories 1-3 (indices 0-2), key = image * 3 + cat:
+    #   image 1: annotation of category 1, neg [2], not exhaustive [3]
+    #   image 2: annotations of categories 2 and 3, neg [], not exhaustive [2] (also annotated)
+    gt = make_gt([(1, [2], [3]), (2, [], [2])],
+                 [(1, 1, 1, [0, 0, 5, 5]), (2, 2, 2, [0, 0, 5, 5]), (3, 2, 3, [0, 0, 5, 5])],
+                 [(1, "f", 200), (2, "c", 50), (3, "r", 3)])
+    flags = lvis_eval._GroundTruth(gt).key_flags(np.arange(6))
+    P, N, X = lvis_eval._POSITIVE, lvis_eval._NEGATIVE, lvis_eval._NOT_EXHAUSTIVE
+    #                        img1: c1 c2 c3         img2: c1 c2     c3
+    assert flags.tolist() == [P, N, X, 0, P | X, P]
