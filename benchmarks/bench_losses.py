@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from lt_det.config import get_lt_cfg
 from lt_det.data.class_stats import ClassStats, frequency_group
 from lt_det.losses import build_loss
+from lt_det.testing import tiny_rcnn_cfg
 
 LOSSES = [
     "SigmoidBCE", "SoftmaxCE", "EQL", "EQLv2", "Seesaw", "Federated",
@@ -161,34 +162,17 @@ def bench_calibrations(device, repeats: int, num_classes: int = 1203, num_rois: 
         print(f"{name:<16}{ours * 1e3:>10.2f}{base * 1e3:>10.1f}{ours / base:>8.3f}{soft * 1e3:>12.2f}{ours / soft:>10.2f}")
 
 
-def tiny_rcnn_cfg(heads: str, num_classes: int):
-    cfg = get_lt_cfg()
-    cfg.MODEL.DEVICE = "cpu"
-    cfg.MODEL.WEIGHTS = ""
-    cfg.MODEL.BACKBONE.NAME = "build_resnet_fpn_backbone"
-    cfg.MODEL.BACKBONE.FREEZE_AT = 0
-    cfg.MODEL.RESNETS.DEPTH = 18
-    cfg.MODEL.RESNETS.RES2_OUT_CHANNELS = 64
-    cfg.MODEL.RESNETS.STEM_OUT_CHANNELS = 32
-    cfg.MODEL.RESNETS.NORM = "GN"
-    cfg.MODEL.RESNETS.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
-    cfg.MODEL.FPN.IN_FEATURES = ["res2", "res3", "res4", "res5"]
+def bench_rcnn_cfg(heads: str, num_classes: int):
+    """lt_det.testing's tiny R-CNN at benchmark size: 512 RoIs per image through a 1024-d
+    box head, as in detectron2's R-CNNs, so the classification loss sees a realistic batch."""
+    cfg = tiny_rcnn_cfg(heads, num_classes, fc_dim=1024, roi_batch=512)
     cfg.MODEL.FPN.OUT_CHANNELS = 64
-    cfg.MODEL.FPN.NORM = "GN"
     cfg.MODEL.ANCHOR_GENERATOR.SIZES = [[16], [32], [64], [128], [256]]
-    cfg.MODEL.RPN.IN_FEATURES = ["p2", "p3", "p4", "p5", "p6"]
     cfg.MODEL.RPN.PRE_NMS_TOPK_TRAIN = 1000
     cfg.MODEL.RPN.POST_NMS_TOPK_TRAIN = 512
-    cfg.MODEL.ROI_HEADS.NAME = heads
-    cfg.MODEL.ROI_HEADS.IN_FEATURES = ["p2", "p3", "p4", "p5"]
-    cfg.MODEL.ROI_HEADS.NUM_CLASSES = num_classes
-    cfg.MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE = 512
-    cfg.MODEL.ROI_BOX_HEAD.NAME = "FastRCNNConvFCHead"
-    cfg.MODEL.ROI_BOX_HEAD.NUM_FC = 2
-    cfg.MODEL.ROI_BOX_HEAD.FC_DIM = 1024
-    cfg.MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION = 7
+    cfg.MODEL.RPN.BATCH_SIZE_PER_IMAGE = 256
+    cfg.MODEL.ROI_BOX_HEAD.CLS_AGNOSTIC_BBOX_REG = False
     cfg.DATASETS.TRAIN = ()
-    cfg.MODEL.LT.LOSS.NAME = "SoftmaxCE"
     return cfg
 
 
@@ -213,10 +197,10 @@ def bench_training_step(repeats: int, num_classes: int = 1203, size: int = 256):
     from detectron2.utils.events import EventStorage
 
     torch.manual_seed(0)
-    stock = build_model(tiny_rcnn_cfg("StandardROIHeads", num_classes))
+    stock = build_model(bench_rcnn_cfg("StandardROIHeads", num_classes))
     # A second stock model measures the noise floor: its ratio to the first should be 1.
-    control = build_model(tiny_rcnn_cfg("StandardROIHeads", num_classes))
-    ours = build_model(tiny_rcnn_cfg("LTStandardROIHeads", num_classes))
+    control = build_model(bench_rcnn_cfg("StandardROIHeads", num_classes))
+    ours = build_model(bench_rcnn_cfg("LTStandardROIHeads", num_classes))
     control.load_state_dict(stock.state_dict())
     ours.load_state_dict(stock.state_dict())
     batch = synthetic_batch(2, size, num_classes)

@@ -5,7 +5,7 @@ import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.structures import BoxMode, Boxes, Instances
 
-from lt_det.config import get_lt_cfg
+from lt_det.testing import tiny_rcnn_cfg
 from lt_det.data.class_stats import compute_class_stats, stats_to_metadata
 from lt_det.engine import LTTrainer
 from lt_det.modeling.calibration import (
@@ -37,32 +37,11 @@ def _register():
 
 
 def tiny_cfg(heads="StandardROIHeads", calibration="NorCal", loss="SoftmaxCE"):
+    """lt_det.testing's tiny R-CNN on the three-class set above, keeping every score."""
     _register()
-    cfg = get_lt_cfg()
-    cfg.MODEL.DEVICE = "cpu"
-    cfg.MODEL.BACKBONE.NAME = "build_resnet_fpn_backbone"
-    cfg.MODEL.BACKBONE.FREEZE_AT = 0
-    cfg.MODEL.RESNETS.DEPTH = 18
-    cfg.MODEL.RESNETS.RES2_OUT_CHANNELS = 64
-    cfg.MODEL.RESNETS.STEM_OUT_CHANNELS = 32
-    cfg.MODEL.RESNETS.NORM = "GN"
-    cfg.MODEL.RESNETS.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
-    cfg.MODEL.FPN.IN_FEATURES = ["res2", "res3", "res4", "res5"]
-    cfg.MODEL.FPN.OUT_CHANNELS = 32
-    cfg.MODEL.ANCHOR_GENERATOR.SIZES = [[8], [16], [32], [64], [128]]
-    cfg.MODEL.RPN.IN_FEATURES = ["p2", "p3", "p4", "p5", "p6"]
-    cfg.MODEL.RPN.PRE_NMS_TOPK_TEST = 100
-    cfg.MODEL.RPN.POST_NMS_TOPK_TEST = 20
-    cfg.MODEL.ROI_HEADS.NAME = heads
-    cfg.MODEL.ROI_HEADS.IN_FEATURES = ["p2", "p3", "p4", "p5"]
-    cfg.MODEL.ROI_HEADS.NUM_CLASSES = C
+    cfg = tiny_rcnn_cfg(heads, C, loss=loss, fc_dim=32)
     cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = 0.0
-    cfg.MODEL.ROI_BOX_HEAD.NAME = "FastRCNNConvFCHead"
-    cfg.MODEL.ROI_BOX_HEAD.NUM_FC = 1
-    cfg.MODEL.ROI_BOX_HEAD.FC_DIM = 32
-    cfg.MODEL.ROI_BOX_HEAD.CLS_AGNOSTIC_BBOX_REG = "Cascade" in heads
     cfg.DATASETS.TRAIN = (TRAIN_SET,)
-    cfg.MODEL.LT.LOSS.NAME = loss
     cfg.MODEL.LT.CALIBRATION.NAME = calibration
     cfg.MODEL.LT.CALIBRATION.NORCAL.GAMMA = 1.0
     return cfg
