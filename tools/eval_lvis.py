@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import types
-from typing import Optional
 
 import numpy as np
 
@@ -59,12 +58,10 @@ def format_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None, keep_alive: Optional[list] = None) -> int:
-    """The CLI; ``keep_alive``, when a list, receives what was loaded instead of it being freed
-    when ``run`` returns (see ``__main__``)."""
+def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        return run(args, keep_alive)
+        return run(args)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -140,7 +137,7 @@ def _without_package_init(*packages: str) -> None:
         sys.modules[name] = module
 
 
-def run(args, keep_alive: Optional[list] = None) -> int:
+def run(args) -> int:
     _without_package_init("lt_det", "lt_det.data", "lt_det.evaluation")
     from lt_det.evaluation.lvis_eval import LVISEval, LVISEvalResult, ResultColumns, load_json
     from lt_det.evaluation.lvis_protocols import evaluate_protocols
@@ -155,8 +152,6 @@ def run(args, keep_alive: Optional[list] = None) -> int:
         gc.freeze()
     finally:
         gc.enable()
-    if keep_alive is not None:
-        keep_alive.append((gt, results))
     if args.segm_box_area:  # lvis-api's raw rule, standard protocol only
         if args.protocol != ["standard"] or args.iou_type != ["segm"]:
             raise ValueError("--segm-box-area applies to --iou-type segm --protocol standard alone")
@@ -188,11 +183,4 @@ def run(args, keep_alive: Optional[list] = None) -> int:
 
 
 if __name__ == "__main__":
-    # The loaded files are not freed one object at a time just before the process ends
-    # (~0.1 s for 150k mask results' dicts): everything is written and flushed by then,
-    # so the process exits without tearing down its objects.
-    loaded: list = []
-    code = main(keep_alive=loaded)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    sys.exit(main())
