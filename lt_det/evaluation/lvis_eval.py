@@ -134,12 +134,12 @@ class _BoxResult(msgspec.Struct, gc=False):
 
 _RESULTS_DECODER = msgspec.json.Decoder(List[_Result])
 _BOX_RESULTS_DECODER = msgspec.json.Decoder(List[_BoxResult])
+_SCALARS = np.dtype([("image_id", np.int64), ("category_id", np.int64), ("score", np.float64)])
 
 
 def _pick(items: Sequence[Any], index: np.ndarray) -> List[Any]:
     """``[items[i] for i in index]`` at C speed (no numpy scalar per element)."""
     return list(map(items.__getitem__, index.tolist()))
-_SCALARS = np.dtype([("image_id", np.int64), ("category_id", np.int64), ("score", np.float64)])
 
 
 @dataclass
@@ -1015,7 +1015,7 @@ class LVISEval:
         if iou_type in self._matchings:
             return self._matchings[iou_type]
         gt, dt = self.gt, self.dets
-        num_imgs, num_cats = len(gt.img_ids), len(gt.cat_ids)
+        num_imgs = len(gt.img_ids)
 
         # Groups (category, image), category-major as lvis-api accumulates them.
         gt_group = gt.cat * num_imgs + gt.img
