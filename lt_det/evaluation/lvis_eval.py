@@ -808,8 +808,27 @@ def _min_count_for_recall(num_gt: np.ndarray, recall: np.ndarray) -> np.ndarray:
         m = m + up - down
 
 
+def _segment_suffix_max(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """``out[i] = max(values[j] for j >= i in the same segment)``, ``segment`` non-decreasing.
+
+    Exact (each output is one of the inputs): the values are replaced by their ranks, a
+    segment offset larger than any rank is added so that earlier segments dominate, and a
+    running maximum from the right over the integers resets at each segment's end.
+    """
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = np.arange(n)
+    offset = (segment[-1] - segment) * n
+    best = np.maximum.accumulate((offset + ranks)[::-1])[::-1] - offset
+    return values[order[best]]
+
+
 def accumulate(
-    tp: np.ndarray, counted: np.ndarray, cat: np.ndarray, num_gt: np.ndarray, num_cats: int
+    tp: np.ndarray, counted: np.ndarray, cat: np.ndarray, num_gt: np.ndarray, num_cats: int,
+    precision: Optional[np.ndarray] = None, recall: Optional[np.ndarray] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Precision at the recall points and final recall per threshold and category.
 
@@ -818,7 +837,9 @@ def accumulate(
     point. Precision only rises at a true positive, so that right-to-left maximum equals the
     maximum over the true positives at or after the position, and the first detection
     reaching recall m / num_gt is the m-th true positive: everything is computed on the
-    true positives alone, with the same float operations (same values).
+    true positives alone, with the same float operations (same values). The (recall point,
+    category) reading is one gather per threshold into the output, through buffers reused
+    across thresholds (fresh memory is slow to touch).
 
     Args:
         tp: (T, N) bool, true positives, detections ranked per category (category-major).
@@ -827,20 +848,31 @@ def accumulate(
         cat: (N,) category index of each detection (non-decreasing).
         num_gt: (K,) number of non-ignored ground truth per category.
         num_cats: K.
+        precision, recall: optional (T, R, K) and (T, K) arrays to write into.
 
     Returns:
         precision (T, R, K) and recall (T, K); -1 for categories with num_gt == 0.
     """
-    num_thr, num_rec = tp.shape[0], len(RECALL_THRESHOLDS)
-    precision = -np.ones((num_thr, num_rec, num_cats))
-    recall = -np.ones((num_thr, num_cats))
+    num_thr = tp.shape[0]
+    num_rec = len(RECALL_THRESHOLDS)
+    precision = np.empty((num_thr, num_rec, num_cats)) if precision is None else precision
+    recall = np.empty((num_thr, num_cats)) if recall is None else recall
     cats = np.flatnonzero(num_gt > 0)
     if cats.size == 0:
+        precision.fill(-1.0)
+        recall.fill(-1.0)
         return precision, recall
+    every_cat = len(cats) == num_cats
+    if not every_cat:
+        recall.fill(-1.0)
     all_cats = np.arange(num_cats)
     seg_start = np.searchsorted(cat, all_cats, side="left")
-    # The k-th recall point needs target[k] true positives; recall 0 reads from the first.
-    first = np.maximum(_min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS), 1) - 1  # (S, R)
+    # The k-th recall point needs first[k] + 1 true positives (recall 0 reads from the first).
+    first = np.ascontiguousarray(
+        (np.maximum(_min_count_for_recall(num_gt[cats], RECALL_THRESHOLDS), 1) - 1).T)  # (R, S)
+    gather = np.empty(first.shape, dtype=np.int64)
+    unreached = np.empty(first.shape, dtype=bool)
+    values = None if every_cat else np.empty(first.shape)
     for t in range(num_thr):
         pos = np.flatnonzero(tp[t])  # true positives in rank order, (M,)
         c = cat[pos]
@@ -854,21 +886,41 @@ def accumulate(
         n_fp = np.searchsorted(counted_pos, pos) + 1 - counted_before[c] - n_tp
         tpf = n_tp.astype(np.float64)
         pr = tpf / (n_fp.astype(np.float64) + tpf + np.spacing(1))
-        # Max of pr over [idx_k, idx_k+1) and [idx_R-1, end), then a suffix max over k.
-        end = tp_end[cats][:, None]
-        idx = np.minimum(tp_start[cats][:, None] + first, end)  # (S, R), clamped to the category
-        bounds = np.concatenate([idx, end], axis=1).ravel()
-        pieces = np.maximum.reduceat(np.append(pr, 0.0), bounds)
-        pieces = np.where(idx < end, pieces.reshape(len(cats), num_rec + 1)[:, :num_rec], 0.0)
-        precision[t][:, cats] = np.maximum.accumulate(pieces[:, ::-1], axis=1)[:, ::-1].T
-        recall[t, cats] = (tp_end[cats] - tp_start[cats]) / num_gt[cats]
+        # Precision at recall point k: the maximum of pr over the category's true positives
+        # from its (first[k] + 1)-th on; 0 where the category never reaches that recall.
+        best = np.append(_segment_suffix_max(pr, c), 0.0)
+        start, n_cat = tp_start[cats], (tp_end - tp_start)[cats]
+        np.add(first, start, out=gather)
+        np.greater_equal(first, n_cat, out=unreached)
+        np.copyto(gather, len(pos), where=unreached)  # -> the appended 0
+        if every_cat:
+            np.take(best, gather, out=precision[t])
+        else:
+            np.take(best, gather, out=values)
+            precision[t].fill(-1.0)
+            precision[t][:, cats] = values
+        recall[t, cats] = n_cat / num_gt[cats]
     return precision, recall
 
 
 def _mean_defined(values: np.ndarray) -> float:
-    """Mean over entries > -1, or -1 when there are none (lvis-api's convention)."""
-    defined = values[values > -1]
-    return float(np.mean(defined)) if defined.size else -1.0
+    """Mean over entries > -1, or -1 when there are none (lvis-api's ``np.mean(s[s > -1])``).
+
+    An entry of a precision or recall array is -1 exactly when its last index (a category,
+    or a pool) has no ground truth, whatever the leading indices; so the entries > -1 are the
+    last-axis columns defined in the first row. Their mean is taken as the sum of the
+    columns' sums over their number of entries: no copy of the defined entries (a 10 MB
+    temporary on LVIS, the evaluation's peak memory). The summation order differs from
+    lvis-api's pairwise sum over the copy, by rounding only (~1e-16 on AP).
+    """
+    if values.size == 0:
+        return -1.0
+    columns = values.reshape(-1, values.shape[-1])
+    defined = columns[0] > -1
+    count = int(defined.sum())
+    if count == 0:
+        return -1.0
+    return float(columns.sum(axis=0)[defined].sum() / (count * len(columns)))
 
 
 @dataclass
@@ -1097,14 +1149,16 @@ class LVISEval:
         rank = np.lexsort((-m.score, m.cat))
         cat_ranked = m.cat[rank]
         num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
-        precision = np.empty((num_thr, num_rec, num_cats, num_area))
-        recall = np.empty((num_thr, num_cats, num_area))
+        # Area-major storage, returned as the (T, R, K, A) view lvis-api's layout names: each
+        # area range's (T, R, K) block is contiguous, so it is written in place and read by the
+        # summary without a strided copy (same elements in the same order as lvis-api's slices).
+        precision = np.empty((num_area, num_thr, num_rec, num_cats))
+        recall = np.empty((num_area, num_thr, num_cats))
         for a in range(num_area):
             # take() keeps the (T, N) rows contiguous (m.tp[:, a, rank] does not).
-            precision[..., a], recall[..., a] = accumulate(
-                m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1), cat_ranked,
-                num_gt[a], num_cats,
-            )
+            accumulate(m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1), cat_ranked,
+                       num_gt[a], num_cats, precision=precision[a], recall=recall[a])
+        precision, recall = precision.transpose(1, 2, 3, 0), recall.transpose(1, 2, 0)
         metrics = self._summarize(precision, recall)
         return LVISEvalResult(
             iou_type=iou_type, metrics=metrics, precision=precision, recall=recall,

@@ -8,6 +8,8 @@ from lvis_cases import det, make_gt
 
 from lt_det.evaluation.lvis_eval import (
     LVISEval,
+    _mean_defined,
+    _segment_suffix_max,
     box_iou_pairs,
     evaluate_lvis,
 )
@@ -395,3 +397,40 @@ def test_key_flags_of_image_category_pairs(monkeypatch, table_max):
     P, N, X = lvis_eval._POSITIVE, lvis_eval._NEGATIVE, lvis_eval._NOT_EXHAUSTIVE
     #                        img1: c1 c2 c3         img2: c1 c2     c3
     assert flags.tolist() == [P, N, X, 0, P | X, P]
+
+
+def test_segment_suffix_max_resets_at_each_segment():
+    # Segments [0 0 0 | 1 1 | 2]: the maximum from each position to its segment's end.
+    #   segment 0: 0.2 0.5 0.1 -> max(0.2,0.5,0.1)=0.5, max(0.5,0.1)=0.5, 0.1
+    #   segment 1: 0.9 0.3     -> 0.9, 0.3 (0.9 must not leak into segment 0's answers)
+    #   segment 2: 0.4         -> 0.4
+    values = np.array([0.2, 0.5, 0.1, 0.9, 0.3, 0.4])
+    segment = np.array([0, 0, 0, 1, 1, 2])
+    np.testing.assert_array_equal(_segment_suffix_max(values, segment), [0.5, 0.5, 0.1, 0.9, 0.3, 0.4])
+    # Equal values and a gap in the segment ids: [0.7 0.7 | 0.7]; each answer is one of its inputs.
+    np.testing.assert_array_equal(_segment_suffix_max(np.array([0.7, 0.7, 0.7]), np.array([3, 3, 8])),
+                                  [0.7, 0.7, 0.7])
+    assert _segment_suffix_max(np.zeros(0), np.zeros(0, dtype=np.int64)).size == 0
+
+
+def test_segment_suffix_max_equals_a_loop():
+    rng = np.random.default_rng(0)
+    segment = np.sort(rng.integers(0, 30, 500))
+    values = rng.random(500).round(2)  # ties included
+    expected = [values[i:][segment[i:] == segment[i]].max() for i in range(500)]
+    np.testing.assert_array_equal(_segment_suffix_max(values, segment), expected)
+
+
+def test_mean_defined_skips_categories_without_ground_truth():
+    # (T=2, R=2, K=3) precision; category 1 has no ground truth (-1 in every row).
+    # Defined entries: [0.5, 1.0] (t0 r0), [0.25, 0.0] (t0 r1), [1.0, 0.75], [0.5, 0.0] for
+    # categories 0 and 2 -> sum 4.0 over 8 entries = 0.5.
+    p = np.array([[[0.5, -1, 1.0], [0.25, -1, 0.0]], [[1.0, -1, 0.75], [0.5, -1, 0.0]]])
+    assert _mean_defined(p) == 0.5
+    assert _mean_defined(p[:, :, [1]]) == -1.0  # only the undefined category
+    assert _mean_defined(p[:, :, []]) == -1.0  # an empty frequency group
+    assert _mean_defined(np.array([0.2, 0.4])) == pytest.approx(0.3, abs=1e-15)  # 1-d (a pool's row)
+    rng = np.random.default_rng(1)
+    q = rng.random((10, 101, 40))
+    q[:, :, rng.random(40) < 0.3] = -1
+    assert _mean_defined(q) == pytest.approx(float(np.mean(q[q > -1])), rel=1e-14)
