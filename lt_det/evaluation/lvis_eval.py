@@ -137,6 +137,65 @@ _BOX_RESULTS_DECODER = msgspec.json.Decoder(List[_BoxResult])
 _SCALARS = np.dtype([("image_id", np.int64), ("category_id", np.int64), ("score", np.float64)])
 
 
+_JSON_SPACE = b" \t\r\n"
+_BOX_CHUNK = 1 << 20  # bytes of a results file decoded at a time
+
+
+def _box_record_chunks(f, decode: Callable[[memoryview], list]) -> Optional[list]:
+    """``decode`` of a results file's top-level array a piece at a time, or None when the
+    file is not an array whose pieces all decode to at least one element (the caller then
+    decodes it whole, with that path's errors).
+
+    The file is read into one reused buffer of ``_BOX_CHUNK`` bytes and cut after the last
+    ``},`` in it; the piece, closed by ``]`` (and opened by ``[``), is decoded alone. A cut
+    inside a string or a nested value leaves that piece invalid (an unclosed string or
+    bracket), so when every piece decodes, every cut lay between two top-level elements and
+    the pieces' elements are the file's, in order. Decoding 10^6 records at once would hold
+    them all (~250 bytes each, most of the process's peak memory, and fresh memory is slow
+    to touch); a piece's records are freed before the next piece reuses their memory.
+    """
+    buf = bytearray(_BOX_CHUNK)
+    filled, eof, pieces = 0, False, []
+    while True:
+        with memoryview(buf) as view:
+            while not eof and filled < len(buf):
+                got = f.readinto(view[filled:])
+                eof = not got
+                filled += got or 0
+        if not pieces:  # the first read: the array opens after optional whitespace
+            start = len(buf[:filled]) - len(buf[:filled].lstrip(_JSON_SPACE))
+            if start == filled or buf[start] != ord("["):
+                return None
+            del buf[:start]
+            filled -= start
+            buf.extend(bytes(start))
+        if eof:
+            end = len(buf[:filled].rstrip(_JSON_SPACE))
+            if end < 2 or buf[end - 1] != ord("]"):
+                return None
+            cut, rest = end, end
+        else:
+            cut = buf.rfind(b"},", 0, filled) + 1
+            if cut == 0:  # one record longer than the buffer
+                buf.extend(bytes(len(buf)))
+                continue
+            buf[cut] = ord("]")
+            cut, rest = cut + 1, cut + 1
+        try:
+            with memoryview(buf) as view:
+                pieces.append(decode(view[:cut]))
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        if not len(pieces[-1]):  # "[]", or "[" + "]" after a trailing comma: not ours to judge
+            return None
+        if eof:
+            return pieces
+        # The next piece: "[" + what followed the cut.
+        buf[1:1 + filled - rest] = buf[rest:filled]
+        buf[0] = ord("[")
+        filled = 1 + filled - rest
+
+
 def _pick(items: Sequence[Any], index: np.ndarray) -> List[Any]:
     """``[items[i] for i in index]`` at C speed (no numpy scalar per element)."""
     return list(map(items.__getitem__, index.tolist()))
@@ -210,6 +269,12 @@ class ResultColumns:
         error names the offending result.
         """
         with _gc_paused():
+            with opener(path, "rb") as f:
+                if hasattr(f, "readinto"):
+                    parts = _box_record_chunks(
+                        f, lambda piece: cls._from_box_records(_BOX_RESULTS_DECODER.decode(piece)))
+                    if parts:
+                        return cls.concatenate(parts)
             try:
                 with _file_bytes(path, opener) as raw:
                     try:
@@ -239,6 +304,14 @@ class ResultColumns:
                       if n and n_box == n else None),
                 segmentation=segms,
             )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["ResultColumns"]) -> "ResultColumns":
+        """One results list of consecutive parts (all with boxes and no masks, positions unset)."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("image_id", "category_id", "score", "bbox")),
+                   segmentation=None)
 
     @staticmethod
     def _scalar_columns(recs: Sequence[Any]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

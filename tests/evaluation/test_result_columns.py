@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from lt_det.evaluation import lvis_eval
 from lt_det.evaluation.lvis_eval import ResultColumns
 
 RLE = {"size": [4, 5], "counts": "04L4"}
@@ -82,3 +83,62 @@ def test_nan_literal_is_read_as_plain_json(tmp_path):
     text = json.dumps([dict(BOXES[0], score=float("nan"))])
     assert "NaN" in text
     assert np.isnan(ResultColumns.read(_write(tmp_path, None, text)).score[0])
+
+
+def _many(n=200):
+    rng = np.random.default_rng(0)
+    return [{"image_id": int(rng.integers(1, 9)), "category_id": int(rng.integers(1, 30)),
+             "bbox": [round(float(v), int(rng.integers(0, 17))) for v in rng.random(4) * 100],
+             "score": float(rng.random())} for _ in range(n)]
+
+
+@pytest.mark.parametrize("chunk", [16, 64, 1000, 1 << 20])  # 16: every record outgrows the buffer
+@pytest.mark.parametrize("indent", [None, 2])
+def test_box_file_read_in_pieces_equals_the_list(tmp_path, monkeypatch, chunk, indent):
+    # A box-only file is decoded a buffer at a time, cut after the last "}," in the buffer;
+    # whatever the cuts (buffer size, pretty-printed or not, spaces around the array), the
+    # columns are the list's.
+    monkeypatch.setattr(lvis_eval, "_BOX_CHUNK", chunk)
+    records = _many()
+    text = "\n  " + json.dumps(records, indent=indent) + " \n"
+    _same(ResultColumns.read(_write(tmp_path, None, text)), ResultColumns.from_records(records))
+
+
+def test_cut_inside_a_string_falls_back_to_the_whole_file(tmp_path, monkeypatch):
+    # Every record carries an extra string holding "}," so some cuts land inside a string;
+    # that piece fails to decode and the file is decoded whole: same columns.
+    monkeypatch.setattr(lvis_eval, "_BOX_CHUNK", 64)
+    records = [dict(r, note="x},{\"y\": 1},") for r in _many(50)]
+    _same(ResultColumns.read(_write(tmp_path, records)), ResultColumns.from_records(records))
+
+
+@pytest.mark.parametrize("chunk", [64, 1 << 20])
+@pytest.mark.parametrize("text", [
+    json.dumps(BOXES)[:-1] + ", ]",  # a trailing comma: not JSON
+    json.dumps(BOXES) + " x",  # something after the array
+    json.dumps(BOXES)[:-1],  # the array never closes
+])
+def test_malformed_box_files_fail_as_whole_files_do(tmp_path, monkeypatch, chunk, text):
+    # With small pieces the last piece alone may be "[ ]" or well-formed; the reader must not
+    # accept what the whole-file decoders reject.
+    monkeypatch.setattr(lvis_eval, "_BOX_CHUNK", chunk)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises((ValueError, json.JSONDecodeError)):
+        ResultColumns.read(_write(tmp_path, None, text))
+
+
+def test_mask_file_with_small_pieces_reads_as_list(tmp_path, monkeypatch):
+    monkeypatch.setattr(lvis_eval, "_BOX_CHUNK", 64)
+    records = [dict(r, segmentation=RLE) for r in _many(30)]
+    _same(ResultColumns.read(_write(tmp_path, records)), ResultColumns.from_records(records))
+
+
+def test_trailing_comma_split_from_its_array_is_not_accepted(tmp_path, monkeypatch):
+    # A buffer one byte short of the file ends inside ", ]": the cut after the last "},"
+    # leaves a last piece "[" + " ]", which decodes alone as an empty list. That must not
+    # pass for the end of a valid array.
+    text = json.dumps(BOXES)[:-1] + ", ]"
+    monkeypatch.setattr(lvis_eval, "_BOX_CHUNK", len(text) - 1)
+    with pytest.raises(json.JSONDecodeError):
+        ResultColumns.read(_write(tmp_path, None, text))
