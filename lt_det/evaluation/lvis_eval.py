@@ -34,7 +34,7 @@ import json
 import mmap
 import operator
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -1006,24 +1006,34 @@ class LVISEvalResult:
             AR@300, ARs@300, ARm@300, ARl@300) as fractions; -1 where undefined.
         precision: (T, R, K, A) precision at IoU threshold t, recall point r, category k,
             area range a (``AREA_RANGES`` order); -1 where k has no ground truth in a.
+            Only area "all" is kept from the evaluation (the summary needs the other areas
+            once, one at a time); the whole array is computed again from the matching on
+            first access (40 MB on LVIS, most of an evaluation's fresh memory).
         recall: (T, K, A) final recall, -1 likewise.
         cat_ids, names, frequency, image_count: per category (sorted by id); image_count
             is the categories' ``image_count`` (training images), NaN where absent.
+        area_precision: area index -> (T, R, K) precision of that area range.
     """
 
     iou_type: str
     metrics: Dict[str, float]
-    precision: np.ndarray
     recall: np.ndarray
     cat_ids: np.ndarray
     names: List[str]
     frequency: List[str]
     image_count: np.ndarray
+    area_precision: Callable[[int], np.ndarray] = field(repr=False, compare=False)
+    _precision: Optional[np.ndarray] = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def precision(self) -> np.ndarray:
+        if self._precision is None:
+            self._precision = np.stack([self.area_precision(a) for a in range(len(AREA_RANGES))], axis=-1)
+        return self._precision
 
     def per_class_ap(self, area: str = "all") -> np.ndarray:
         """AP of each category (mean precision over thresholds and recall points), NaN if no GT."""
-        a = [name for name, _, _ in AREA_RANGES].index(area)
-        p = self.precision[:, :, :, a]
+        p = self.area_precision([name for name, _, _ in AREA_RANGES].index(area))
         defined = (p > -1).all(axis=(0, 1))
         return np.where(defined, p.mean(axis=(0, 1)), np.nan)
 
@@ -1221,22 +1231,38 @@ class LVISEval:
         # by (category, score) leaves ties in (image, file) order.
         rank = np.lexsort((-m.score, m.cat))
         cat_ranked = m.cat[rank]
-        num_thr, num_rec, num_area = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), len(AREA_RANGES)
-        # Area-major storage, returned as the (T, R, K, A) view lvis-api's layout names: each
-        # area range's (T, R, K) block is contiguous, so it is written in place and read by the
-        # summary without a strided copy (same elements in the same order as lvis-api's slices).
-        precision = np.empty((num_area, num_thr, num_rec, num_cats))
-        recall = np.empty((num_area, num_thr, num_cats))
-        for a in range(num_area):
+        num_thr, num_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
+        areas = [name for name, _, _ in AREA_RANGES]
+        all_a = areas.index("all")
+        area_recall = np.empty((len(areas), num_thr, num_cats))
+
+        def area_precision(a: int, out: Optional[np.ndarray] = None) -> np.ndarray:
             # take() keeps the (T, N) rows contiguous (m.tp[:, a, rank] does not).
-            accumulate(m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1), cat_ranked,
-                       num_gt[a], num_cats, precision=precision[a], recall=recall[a])
-        precision, recall = precision.transpose(1, 2, 3, 0), recall.transpose(1, 2, 0)
-        metrics = self._summarize(precision, recall)
+            return accumulate(m.tp[:, a].take(rank, axis=1), m.counted[:, a].take(rank, axis=1), cat_ranked,
+                              num_gt[a], num_cats, precision=out, recall=area_recall[a])[0]
+
+        # One (T, R, K) block per area range, the same buffer for the three size ranges: the
+        # summary reads each once; "all" is kept for per-class AP.
+        blocks: Dict[int, np.ndarray] = {}
+        scratch = None
+        metrics: Dict[str, float] = {}
+        for a in range(len(areas)):
+            p = area_precision(a, out=None if a == all_a else scratch)
+            if a == all_a:
+                blocks[a] = p
+            else:
+                scratch = p
+            metrics.update(self._summarize_area(areas[a], p))
+        recall = area_recall.transpose(1, 2, 0).copy()  # later recomputations rewrite area_recall
+        metrics = {k: metrics[k] for k in ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf")}
+        metrics[f"AR@{self.max_dets}"] = _mean_defined(recall[..., all_a])
+        for name in ("small", "medium", "large"):
+            metrics[f"AR{name[0]}@{self.max_dets}"] = _mean_defined(recall[..., areas.index(name)])
         return LVISEvalResult(
-            iou_type=iou_type, metrics=metrics, precision=precision, recall=recall,
+            iou_type=iou_type, metrics=metrics, recall=recall,
             cat_ids=gt.cat_ids.copy(), names=list(gt.names), frequency=list(gt.frequency),
             image_count=gt.image_count.copy(),
+            area_precision=lambda a: blocks[a] if a in blocks else area_precision(a),
         )
 
     def evaluate_pooled(self, iou_type: str) -> LVISPooledResult:
@@ -1283,29 +1309,18 @@ class LVISEval:
             metrics[f"AP{g}"] = _mean_defined(precision[:, :, k])
         return LVISPooledResult(iou_type=iou_type, metrics=metrics, precision=precision, recall=recall)
 
-    def _summarize(self, precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
-        """lvis-api's summary metrics (fractions, -1 where undefined)."""
-        areas = [name for name, _, _ in AREA_RANGES]
-        groups = [
-            np.array([k for k, f in enumerate(self.gt.frequency) if f == g], dtype=np.int64)
-            for g in FREQUENCY_GROUPS
-        ]
+    def _summarize_area(self, area: str, precision: np.ndarray) -> Dict[str, float]:
+        """lvis-api's precision metrics that read area range ``area`` (fractions, -1 where
+        undefined), from its (T, R, K) block."""
+        if area != "all":
+            return {f"AP{area[0]}": _mean_defined(precision)}
         t50 = np.flatnonzero(IOU_THRESHOLDS == 0.5)
         t75 = np.flatnonzero(IOU_THRESHOLDS == 0.75)
-        all_a = areas.index("all")
-        m = {
-            "AP": _mean_defined(precision[..., all_a]),
-            "AP50": _mean_defined(precision[t50][..., all_a]),
-            "AP75": _mean_defined(precision[t75][..., all_a]),
-            "APs": _mean_defined(precision[..., areas.index("small")]),
-            "APm": _mean_defined(precision[..., areas.index("medium")]),
-            "APl": _mean_defined(precision[..., areas.index("large")]),
-        }
-        for g, idx in zip(FREQUENCY_GROUPS, groups):
-            m[f"AP{g}"] = _mean_defined(precision[:, :, idx, all_a])
-        m[f"AR@{self.max_dets}"] = _mean_defined(recall[..., all_a])
-        for name in ("small", "medium", "large"):
-            m[f"AR{name[0]}@{self.max_dets}"] = _mean_defined(recall[..., areas.index(name)])
+        m = {"AP": _mean_defined(precision), "AP50": _mean_defined(precision[t50]),
+             "AP75": _mean_defined(precision[t75])}
+        for g in FREQUENCY_GROUPS:
+            idx = np.array([k for k, f in enumerate(self.gt.frequency) if f == g], dtype=np.int64)
+            m[f"AP{g}"] = _mean_defined(precision[:, :, idx])
         return m
 
 
