@@ -58,10 +58,12 @@ def format_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv=None, hold=None) -> int:
+    """Run the CLI; ``hold``, a list, receives what was loaded and evaluated (the command
+    line keeps it until ``os._exit``, so ~10^5 parsed records are not freed one by one)."""
     args = parse_args(argv)
     try:
-        return run(args)
+        return run(args, hold)
     except (ValueError, FileNotFoundError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -137,7 +139,7 @@ def _without_package_init(*packages: str) -> None:
         sys.modules[name] = module
 
 
-def run(args) -> int:
+def run(args, hold=None) -> int:
     _without_package_init("lt_det", "lt_det.data", "lt_det.evaluation")
     from lt_det.evaluation.lvis_eval import LVISEval, LVISEvalResult, ResultColumns, load_json
     from lt_det.evaluation.lvis_protocols import evaluate_protocols
@@ -160,6 +162,8 @@ def run(args) -> int:
         evaluated = evaluate_protocols(gt, results, args.iou_type, args.protocol, max_dets=args.max_dets,
                                        dets_per_class=args.dets_per_class,
                                        boundary_dilation_ratio=args.boundary_dilation_ratio)
+    if hold is not None:
+        hold.append((gt, results, evaluated))
     metrics = {}
     for key, out in evaluated.items():
         metrics[key] = {k: (v * 100 if v >= 0 else float("nan")) for k, v in out.metrics.items()}
@@ -183,4 +187,11 @@ def run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The loaded files stay referenced to the end and the process leaves without tearing
+    # them down (freeing 10^5 records and masks takes ~0.03 s; the OS reclaims the memory
+    # at once): output flushed first, nothing else is pending (files are closed as written).
+    loaded = []
+    code = main(hold=loaded)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -141,3 +141,24 @@ def test_protocols_and_boundary_columns(tool, files, tmp_path, capsys):
     boundary = LVISEval(gt, masks_only).evaluate("boundary").metrics["AP"] * 100
     assert saved["boundary"]["AP"] == pytest.approx(boundary)
     assert os.path.isfile(os.path.join(out, "lvis_fixed_bbox_per_class_ap.csv"))
+
+
+def test_command_line_prints_writes_and_exits_with_the_code(files, tmp_path):
+    # As a user runs it: a process that leaves through os._exit once its output is flushed,
+    # so the table, the files and the exit status must all be there (0, then 2 on bad input).
+    import subprocess
+    import sys
+
+    gt, results, (gt_path, res_path) = files
+    out = tmp_path / "out"
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "eval_lvis.py"), gt_path, res_path, "--output-dir", str(out),
+           "--no-plots"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ap = float(next(ln.split()[1] for ln in done.stdout.splitlines() if ln.startswith("AP ")))
+    assert ap == pytest.approx(LVISEval(gt, results).evaluate("bbox").metrics["AP"] * 100, abs=0.005)
+    assert done.stdout.rstrip().endswith("lvis_metrics.json")  # the last line, flushed before the exit
+    assert json.loads((out / "lvis_metrics.json").read_text())["bbox"]["AP"] == pytest.approx(ap, abs=0.005)
+    bad = subprocess.run(cmd[:2] + [gt_path, str(tmp_path / "missing.json")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: results file") and bad.stderr.count("\n") == 1
