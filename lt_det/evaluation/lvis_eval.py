@@ -36,7 +36,7 @@ import operator
 import os
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 import msgspec
 import numpy as np
@@ -132,7 +132,26 @@ class _BoxResult(msgspec.Struct, gc=False):
     segmentation: msgspec.UnsetType = msgspec.UNSET
 
 
+class _CompressedRLE(TypedDict):
+    """A mask as detectron2 and lvis-api write it (keys other than these two are dropped)."""
+
+    size: Annotated[List[int], msgspec.Meta(min_length=2, max_length=2)]
+    counts: str
+
+
+class _MaskResult(msgspec.Struct, gc=False):
+    """One detection of a results file whose masks are all compressed RLE (the usual mask
+    file): the decoder checks each mask's form, so the evaluation does not walk them again."""
+
+    image_id: int
+    category_id: int
+    score: float
+    bbox: Optional[Tuple[float, float, float, float]] = None
+    segmentation: Optional[_CompressedRLE] = None
+
+
 _RESULTS_DECODER = msgspec.json.Decoder(List[_Result])
+_MASK_RESULTS_DECODER = msgspec.json.Decoder(List[_MaskResult])
 _BOX_RESULTS_DECODER = msgspec.json.Decoder(List[_BoxResult])
 _SCALARS = np.dtype([("image_id", np.int64), ("category_id", np.int64), ("score", np.float64)])
 
@@ -212,6 +231,8 @@ class ResultColumns:
             result has one.
         position: (N,) int64 position of each result in the whole results list, when these
             columns are a part of it (a process's shard); None: 0, 1, ..., N-1.
+        compressed_rles: every segmentation is known to be None or a compressed RLE dict
+            ({"size": [h, w] ints, "counts": str}, as the mask decoder of ``read`` checks).
     """
 
     image_id: np.ndarray
@@ -220,6 +241,7 @@ class ResultColumns:
     bbox: Optional[np.ndarray]
     segmentation: Optional[List[Any]]
     position: Optional[np.ndarray] = None
+    compressed_rles: bool = False
 
     def subset(self, keep: np.ndarray) -> "ResultColumns":
         """The results at sorted positions ``keep``, remembering their positions."""
@@ -228,7 +250,7 @@ class ResultColumns:
             image_id=self.image_id[keep], category_id=self.category_id[keep], score=self.score[keep],
             bbox=None if self.bbox is None else self.bbox[keep],
             segmentation=None if self.segmentation is None else _pick(self.segmentation, keep),
-            position=np.asarray(pos, dtype=np.int64),
+            position=np.asarray(pos, dtype=np.int64), compressed_rles=self.compressed_rles,
         )
 
     def __len__(self) -> int:
@@ -277,10 +299,14 @@ class ResultColumns:
                         return cls.concatenate(parts)
             try:
                 with _file_bytes(path, opener) as raw:
+                    boxed, rles = None, False
                     try:
                         boxed = _BOX_RESULTS_DECODER.decode(raw)
                     except msgspec.ValidationError:  # masks, a missing box, a wrong type
-                        boxed, recs = None, _RESULTS_DECODER.decode(raw)
+                        try:
+                            recs, rles = _MASK_RESULTS_DECODER.decode(raw), True
+                        except msgspec.ValidationError:  # polygons, uncompressed RLE, ...
+                            recs = _RESULTS_DECODER.decode(raw)
             except (msgspec.ValidationError, msgspec.DecodeError):
                 return cls.from_records(load_json(path, opener))
             if boxed is not None:  # the file is unmapped by now: its pages leave the peak
@@ -302,7 +328,7 @@ class ResultColumns:
                 # fromiter over the flattened tuples: half the time of np.array on 10^6 tuples.
                 bbox=(np.fromiter(itertools.chain.from_iterable(boxes), np.float64, 4 * n).reshape(n, 4)
                       if n and n_box == n else None),
-                segmentation=segms,
+                segmentation=segms, compressed_rles=rles,
             )
 
     @classmethod
@@ -457,9 +483,12 @@ def _to_rle(segm, height: int, width: int, what: str) -> dict:
     raise ValueError(f"{what} has segmentation {type(segm).__name__}; expected polygons or RLE")
 
 
-def _compressed_rles_of_size(segms: List[Any], sizes: List[List[int]]) -> bool:
+def _compressed_rles_of_size(segms: List[Any], sizes: List[List[int]], known_rles: bool = False) -> bool:
     """Whether every ``segms[i]`` is a compressed RLE dict (string counts) of size ``sizes[i]``
-    (what ``_to_rle`` would return unchanged)."""
+    (what ``_to_rle`` would return unchanged); ``known_rles``: the form is known (only the
+    sizes are compared)."""
+    if known_rles:
+        return list(map(itemgetter("size"), segms)) == sizes
     if not set(map(type, segms)) <= {dict}:
         return False
     try:
@@ -729,7 +758,7 @@ class _Detections:
             rles = _pick(segms, keep)
             # The usual case, checked in C-level passes: every mask a compressed RLE of its
             # image's size, used as it is; otherwise each goes through _to_rle.
-            if not _compressed_rles_of_size(rles, _pick(sizes, img)):
+            if not _compressed_rles_of_size(rles, _pick(sizes, img), results.compressed_rles):
                 rles = [_to_rle(segm, sizes[k][0], sizes[k][1], f"result {i}")
                         for segm, i, k in zip(rles, keep.tolist(), img.tolist())]
             area = _mask_area(rles)

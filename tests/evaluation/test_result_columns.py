@@ -142,3 +142,17 @@ def test_trailing_comma_split_from_its_array_is_not_accepted(tmp_path, monkeypat
     monkeypatch.setattr(lvis_eval, "_BOX_CHUNK", len(text) - 1)
     with pytest.raises(json.JSONDecodeError):
         ResultColumns.read(_write(tmp_path, None, text))
+
+
+@pytest.mark.parametrize("segmentation, known", [
+    (RLE, True),  # compressed RLE: the mask decoder checked its form
+    ({"size": [4, 5], "counts": [0, 20]}, False),  # uncompressed RLE: the general decoder
+    ([[0, 0, 4, 0, 4, 3]], False),  # a polygon: likewise
+    ({"size": [4, 5, 1], "counts": "04L4"}, False),  # not an RLE's size: not vouched for
+])
+def test_mask_files_say_whether_every_mask_is_compressed_rle(tmp_path, segmentation, known):
+    records = [{k: v for k, v in r.items() if k != "bbox"} | {"segmentation": segmentation} for r in BOXES]
+    cols = ResultColumns.read(_write(tmp_path, records))
+    assert cols.compressed_rles is known
+    _same(cols, ResultColumns.from_records(records))
+    assert cols.subset(np.array([0, 2])).compressed_rles is known
