@@ -1106,6 +1106,9 @@ class Matching:
     index: np.ndarray  # (N,) position in the results list (file order, for ties)
     tp: np.ndarray  # (T, A, N) true positives
     counted: np.ndarray  # (T, A, N) not ignored (true or false positive)
+    # (N,) rank of -score among these detections, equal scores equal rank (None: not computed;
+    # a gathered matching has none, its parts' ranks are not comparable).
+    score_rank: Optional[np.ndarray] = None
 
     @staticmethod
     def concatenate(parts: Sequence["Matching"]) -> "Matching":
@@ -1115,9 +1118,50 @@ class Matching:
         if len(parts) == 1:
             return parts[0]
         fields = [np.concatenate([getattr(p, f) for p in parts], axis=-1)
-                  for f in ("cat", "img", "score", "index", "tp", "counted")]
+                  for f in ("cat", "img", "score", "index", "tp", "counted")]  # score_rank: None
         order = np.lexsort((fields[1], fields[0]))
         return Matching(*(f[..., order] for f in fields))
+
+
+def _unique_key_order(major: np.ndarray, minor: np.ndarray, num_minor: int) -> Optional[np.ndarray]:
+    """``lexsort((minor, major))`` for distinct (major, minor) pairs with 0 <= minor <
+    num_minor, as one sort of the integer keys ``major * num_minor + minor``: the keys are
+    distinct, so any sort gives that order, and numpy's default sort of int64 is several
+    times faster than a stable one. None if the keys could overflow int64."""
+    if len(major) and (int(major.max()) + 1) * num_minor >= 2**62:
+        return None
+    return np.argsort(major * num_minor + minor)
+
+
+def _group_score_order(group: np.ndarray, by_score: np.ndarray, score: np.ndarray
+                       ) -> Tuple[np.ndarray, np.ndarray]:
+    """The matching's order, group then decreasing score then ``by_score``'s tie order
+    (``by_score``: the detections by decreasing score, ties in file order), and each
+    detection's rank of -score with equal scores sharing a rank."""
+    n = len(score)
+    strict = np.empty(n, dtype=np.int64)
+    strict[by_score] = np.arange(n)
+    order = _unique_key_order(group, strict, n)
+    if order is None:
+        order = np.lexsort((strict, group))
+    ranked = score[by_score]
+    shared = np.empty(n, dtype=np.int64)
+    shared[by_score] = np.cumsum(np.r_[False, ranked[1:] != ranked[:-1]])
+    return order, shared
+
+
+def _rank_within_categories(m: Matching) -> np.ndarray:
+    """Permutation ranking each category's detections by score over all images, ties in the
+    matching's (image, file) order: ``lexsort((-m.score, m.cat))``, from the shared score ranks
+    when the matching has them."""
+    n = len(m.cat)
+    if m.score_rank is not None and n:
+        num_ranks = int(m.score_rank.max()) + 1
+        if (int(m.cat.max()) + 1) * num_ranks < 2**62 // n:
+            order = _unique_key_order(m.cat * num_ranks + m.score_rank, np.arange(n), n)
+            if order is not None:
+                return order
+    return np.lexsort((-m.score, m.cat))
 
 
 class LVISEval:
@@ -1188,9 +1232,10 @@ class LVISEval:
         # Score, then file order; detections are kept in file order (index increasing), so a
         # stable two-key sort leaves ties in it.
         in_file_order = bool(np.all(dt.index[1:] > dt.index[:-1]))
-        dt_order = np.lexsort((-dt.score, dt_group) if in_file_order else (dt.index, -dt.score, dt_group))
+        num_dt = len(dt.score)
+        by_score = np.argsort(-dt.score, kind="stable") if in_file_order else np.lexsort((dt.index, -dt.score))
+        dt_order, score_rank = _group_score_order(dt_group, by_score, dt.score)
         g_sorted, d_sorted = gt_group[gt_order], dt_group[dt_order]
-        num_dt = len(dt_order)
         dt_rank = np.arange(num_dt) - np.searchsorted(d_sorted, d_sorted, side="left")
 
         # Every (detection, ground truth) pair of one group.
@@ -1220,11 +1265,16 @@ class LVISEval:
 
         dt_area = dt.area[dt_order][None, :]
         unmatched_ignored = (dt_area < lower) | (dt_area > upper) | dt.not_exhaustive[dt_order][None, :]
-        ignored = np.where(matched, matched_ignored, unmatched_ignored[None])  # (T, A, N)
-        counted = ~ignored
+        # ignored = matched ? matched_ignored : unmatched_ignored, (T, A, N), in place (a
+        # detection matched to ignored ground truth is matched): fresh arrays of this size
+        # are a large part of the matching's time.
+        counted = matched_ignored
+        counted |= np.greater(unmatched_ignored[None], matched)
+        np.logical_not(counted, out=counted)
+        tp = np.logical_and(matched, counted, out=matched)
         o = dt_order
         m = Matching(cat=dt.cat[o], img=dt.img[o], score=dt.score[o], index=dt.index[o],
-                     tp=matched & counted, counted=counted)
+                     tp=tp, counted=counted, score_rank=score_rank[o])
         self._matchings[iou_type] = m
         return m
 
@@ -1258,7 +1308,7 @@ class LVISEval:
         # Rank each category's detections over all images: score, image id, file order. The
         # matching is in group order (category, image, score, file order), so a stable sort
         # by (category, score) leaves ties in (image, file) order.
-        rank = np.lexsort((-m.score, m.cat))
+        rank = _rank_within_categories(m)
         cat_ranked = m.cat[rank]
         num_thr, num_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
         areas = [name for name, _, _ in AREA_RANGES]

@@ -8,8 +8,12 @@ from lvis_cases import det, make_gt
 
 from lt_det.evaluation.lvis_eval import (
     LVISEval,
+    Matching,
+    _group_score_order,
     _mean_defined,
+    _rank_within_categories,
     _segment_suffix_max,
+    _unique_key_order,
     box_iou_pairs,
     evaluate_lvis,
 )
@@ -434,3 +438,30 @@ def test_mean_defined_skips_categories_without_ground_truth():
     q = rng.random((10, 101, 40))
     q[:, :, rng.random(40) < 0.3] = -1
     assert _mean_defined(q) == pytest.approx(float(np.mean(q[q > -1])), rel=1e-14)
+
+
+def test_sort_keys_give_the_lexsort_orders():
+    # Scores with many ties (2 decimals) and detections out of file order: the matching order
+    # (group, decreasing score, file position) and the per-category ranking (category,
+    # decreasing score, then the matching's order) must be exactly lvis-api's lexsorts.
+    rng = np.random.default_rng(3)
+    n = 2000
+    group, score, index = rng.integers(0, 40, n), rng.random(n).round(2), rng.permutation(n)
+    by_score = np.lexsort((index, -score))
+    order, shared = _group_score_order(group, by_score, score)
+    np.testing.assert_array_equal(order, np.lexsort((index, -score, group)))
+    # Shared ranks: the dense rank of -score (equal scores equal rank, higher score lower rank).
+    np.testing.assert_array_equal(shared, np.unique(-score, return_inverse=True)[1].ravel())
+    cat = np.sort(rng.integers(0, 7, n))
+    m = Matching(cat=cat, img=np.zeros(n, dtype=np.int64), score=score, index=index,
+                 tp=np.zeros((1, 1, n), bool), counted=np.zeros((1, 1, n), bool))
+    expected = np.lexsort((-score, cat))
+    np.testing.assert_array_equal(_rank_within_categories(m), expected)  # no ranks: lexsort
+    m.score_rank = shared
+    np.testing.assert_array_equal(_rank_within_categories(m), expected)  # from the ranks
+
+
+def test_unique_key_order_refuses_keys_that_could_overflow():
+    # (2^40 + 1) * 2^22 >= 2^62: the combined key could overflow int64, so no order is given.
+    assert _unique_key_order(np.array([2**40]), np.array([0]), 2**22) is None
+    np.testing.assert_array_equal(_unique_key_order(np.array([1, 0, 1]), np.array([0, 5, 2]), 6), [1, 0, 2])
