@@ -483,12 +483,16 @@ def _to_rle(segm, height: int, width: int, what: str) -> dict:
     raise ValueError(f"{what} has segmentation {type(segm).__name__}; expected polygons or RLE")
 
 
-def _compressed_rles_of_size(segms: List[Any], sizes: List[List[int]], known_rles: bool = False) -> bool:
+def _rle_sizes_are(rles: List[dict], sizes: np.ndarray) -> bool:
+    """Whether compressed RLE ``rles[i]`` (known to have a 2-int size) has size ``sizes[i]``,
+    (N, 2): the sizes go into one array (cheaper than comparing 10^5 lists)."""
+    flat = np.fromiter(itertools.chain.from_iterable(map(itemgetter("size"), rles)), np.int64, 2 * len(rles))
+    return np.array_equal(flat.reshape(-1, 2), sizes)
+
+
+def _compressed_rles_of_size(segms: List[Any], sizes: List[List[int]]) -> bool:
     """Whether every ``segms[i]`` is a compressed RLE dict (string counts) of size ``sizes[i]``
-    (what ``_to_rle`` would return unchanged); ``known_rles``: the form is known (only the
-    sizes are compared)."""
-    if known_rles:
-        return list(map(itemgetter("size"), segms)) == sizes
+    (what ``_to_rle`` would return unchanged)."""
     if not set(map(type, segms)) <= {dict}:
         return False
     try:
@@ -758,7 +762,11 @@ class _Detections:
             rles = _pick(segms, keep)
             # The usual case, checked in C-level passes: every mask a compressed RLE of its
             # image's size, used as it is; otherwise each goes through _to_rle.
-            if not _compressed_rles_of_size(rles, _pick(sizes, img), results.compressed_rles):
+            if results.compressed_rles:
+                as_is = _rle_sizes_are(rles, np.asarray(sizes, dtype=np.int64).reshape(-1, 2)[img])
+            else:
+                as_is = _compressed_rles_of_size(rles, _pick(sizes, img))
+            if not as_is:
                 rles = [_to_rle(segm, sizes[k][0], sizes[k][1], f"result {i}")
                         for segm, i, k in zip(rles, keep.tolist(), img.tolist())]
             area = _mask_area(rles)
