@@ -604,6 +604,7 @@ class _GroundTruth:
         self.boxes, self.ignore = boxes[keep], ignore[keep]
         self._anns = anns
         self._rles = None
+        self._mask_area: Optional[np.ndarray] = None
         self._sizes = None
 
         num_cats = len(self.cat_ids)
@@ -662,6 +663,12 @@ class _GroundTruth:
                     raise ValueError(f"Image {img['id']} has no height/width; mask evaluation needs them")
             self._sizes = [[img["height"], img["width"]] for img in self.images]
         return self._sizes
+
+    def mask_area(self) -> np.ndarray:
+        """Pixel count of every kept annotation's mask (its ``area`` field may differ)."""
+        if self._mask_area is None:
+            self._mask_area = _mask_area(self.rles())
+        return self._mask_area
 
     def rles(self) -> List[dict]:
         """Compressed RLE of every kept annotation (computed once)."""
@@ -801,31 +808,50 @@ class _Detections:
         return self._rles
 
 
-def _segm_iou_pairs(dt_rles: List[dict], gt_rles: List[dict], dt_group: np.ndarray, gt_lo: np.ndarray,
-                    gt_count: np.ndarray) -> np.ndarray:
-    """Mask IoU of every (detection, ground truth) pair of equal group, one pycocotools call
-    per group that has both.
+def _segm_iou_pairs(dt_rles: List[dict], gt_rles: List[dict], dt_group: np.ndarray, gt_group: np.ndarray,
+                    gt_lo: np.ndarray, gt_count: np.ndarray, candidates: Optional[np.ndarray] = None) -> np.ndarray:
+    """Mask IoU of the (detection, ground truth) pairs of equal group, one pycocotools call per
+    group, for the detections and ground truth that are in a candidate pair.
 
     Args:
         dt_rles, gt_rles: masks, detections sorted by group, ground truth sorted by group.
-        dt_group: (N,) sorted group of each detection.
+        dt_group, gt_group: their sorted groups.
         gt_lo, gt_count: per detection, the first ground truth of its group and their number.
+        candidates: (P,) bool per pair, the pairs whose IoU is needed (None: all). A group's
+            call covers the detections and ground truth with a candidate pair, so a few
+            pairs beyond the candidates get their IoU too; the rest are 0.
 
     Returns:
-        IoUs in pair order (by detection, then ground truth): each group's (n_dt, n_gt)
-        matrix, row-major.
+        IoUs in pair order (by detection, then ground truth: each group's (n_dt, n_gt)
+        matrix, row-major).
     """
-    if len(dt_group) == 0:
-        return np.zeros(0)
-    first = np.flatnonzero(np.r_[True, dt_group[1:] != dt_group[:-1]])
-    last = np.r_[first[1:], len(dt_group)]
-    with_gt = gt_count[first] > 0
-    chunks = []
-    for s, e in zip(first[with_gt], last[with_gt]):
-        g0, n = gt_lo[s], gt_count[s]
-        ious = mask_utils.iou(dt_rles[s:e], gt_rles[g0 : g0 + n], np.zeros(n, dtype=np.uint8))
-        chunks.append(np.asarray(ious, dtype=np.float64).ravel())
-    return np.concatenate(chunks) if chunks else np.zeros(0)
+    num_pairs = int(gt_count.sum())
+    iou = np.zeros(num_pairs)
+    pair_start = np.cumsum(gt_count) - gt_count
+    pair_dt = np.repeat(np.arange(len(gt_count)), gt_count)
+    sel = pair_dt if candidates is None else pair_dt[candidates]
+    if sel.size == 0:
+        return iou
+    pair_gt = gt_lo[pair_dt] + (np.arange(num_pairs) - pair_start[pair_dt])
+    rows = _sorted_unique(sel)
+    cols = _sorted_unique(pair_gt if candidates is None else pair_gt[candidates])
+    # Both lists in group order; every group with a candidate row has a candidate column.
+    row_first = np.flatnonzero(np.r_[True, dt_group[rows][1:] != dt_group[rows][:-1]])
+    col_first = np.flatnonzero(np.r_[True, gt_group[cols][1:] != gt_group[cols][:-1]])
+    row_end, col_end = np.r_[row_first[1:], len(rows)], np.r_[col_first[1:], len(cols)]
+    dts, gts = _pick(dt_rles, rows), _pick(gt_rles, cols)
+    no_crowd = np.zeros(int((col_end - col_first).max()), dtype=np.uint8)
+    values = [np.asarray(mask_utils.iou(dts[a:b], gts[c:d], no_crowd[: d - c]), dtype=np.float64).ravel()
+              for a, b, c, d in zip(row_first.tolist(), row_end.tolist(), col_first.tolist(), col_end.tolist())]
+    # The position of each computed (row, column) pair: rows in order, each with its group's
+    # columns in order (the matrices' row-major order).
+    group_of_row = np.repeat(np.arange(len(row_first)), row_end - row_first)
+    per_row = (col_end - col_first)[group_of_row]
+    rep = np.repeat(np.arange(len(rows)), per_row)
+    col = cols[col_first[group_of_row][rep] + np.arange(len(rep)) - np.repeat(np.cumsum(per_row) - per_row, per_row)]
+    r = rows[rep]
+    iou[pair_start[r] + col - gt_lo[r]] = np.concatenate(values)
+    return iou
 
 
 def greedy_match(
@@ -1257,13 +1283,22 @@ class LVISEval:
         else:
             dt_rles, gt_rles = dt.rles(), gt.rles()
             dt_sorted, gt_sorted = _pick(dt_rles, dt_order), _pick(gt_rles, gt_order)
-            pair_iou = _segm_iou_pairs(dt_sorted, gt_sorted, d_sorted, lo, count)
+            # IoU <= min(a, b) / max(a, b) for masks of a and b pixels (intersection <= the
+            # smaller, union >= the larger): a pair with 2 min < max (exact on integer areas)
+            # is below 0.5, the lowest threshold, and is never matched, so pycocotools skips it.
+            candidates = None
+            if not dt.box_area and IOU_THRESHOLDS.min() == 0.5:
+                a, b = dt.area[dt_order][pair_dt], gt.mask_area()[gt_order][pair_gt]
+                candidates = 2 * np.minimum(a, b) >= np.maximum(a, b)
+            pair_iou = _segm_iou_pairs(dt_sorted, gt_sorted, d_sorted, g_sorted, lo, count, candidates)
             if iou_type == "boundary":
                 # Boundary AP's IoU is min(mask IoU, boundary IoU); boundaries are computed
-                # only for the masks that are in a pair.
-                dt_b = self._boundaries(dt_sorted, _sorted_unique(pair_dt))
-                gt_b = self._boundaries(gt_sorted, _sorted_unique(pair_gt))
-                np.minimum(pair_iou, _segm_iou_pairs(dt_b, gt_b, d_sorted, lo, count), out=pair_iou)
+                # only for the masks that are in a pair whose mask IoU can reach 0.5.
+                reach = pair_iou >= IOU_THRESHOLDS.min()
+                dt_b = self._boundaries(dt_sorted, _sorted_unique(pair_dt[reach]))
+                gt_b = self._boundaries(gt_sorted, _sorted_unique(pair_gt[reach]))
+                np.minimum(pair_iou, _segm_iou_pairs(dt_b, gt_b, d_sorted, g_sorted, lo, count, reach),
+                           out=pair_iou)
 
         lower = np.array([lo_ for _, lo_, _ in AREA_RANGES])[:, None]
         upper = np.array([up for _, _, up in AREA_RANGES])[:, None]

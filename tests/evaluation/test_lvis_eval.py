@@ -465,3 +465,28 @@ def test_unique_key_order_refuses_keys_that_could_overflow():
     # (2^40 + 1) * 2^22 >= 2^62: the combined key could overflow int64, so no order is given.
     assert _unique_key_order(np.array([2**40]), np.array([0]), 2**22) is None
     np.testing.assert_array_equal(_unique_key_order(np.array([1, 0, 1]), np.array([0, 5, 2]), 6), [1, 0, 2])
+
+
+def _rle(mask):
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": rle["size"], "counts": rle["counts"].decode()}
+
+
+@pytest.mark.parametrize("det_rows, ap50", [(20, 1.0), (19, 0.0)])
+def test_mask_pair_at_area_ratio_one_half(lvis_api, det_rows, ap50):
+    # The mask IoU of a pair is at most min(area) / max(area); pairs below 1/2 skip
+    # pycocotools. On the boundary of that rule: the ground truth is the top 40 rows of a
+    # 100 x 100 image (4,000 px), the detection its top `det_rows` rows, inside it, so
+    # IoU = det_rows / 40 = area ratio: 20 rows -> exactly 0.5, a true positive at IoU 0.50
+    # only (AP = mean over the 10 thresholds = 1/10, AP50 = 1); 19 rows -> 0.475, no match.
+    gt = make_gt([(1, [], [])], [(1, 1, 1, [0, 0, 100, 40])], [(1, "f", 10)])
+    full = np.zeros((100, 100), dtype=bool)
+    full[:40] = True
+    gt["annotations"][0]["segmentation"] = _rle(full)
+    part = np.zeros((100, 100), dtype=bool)
+    part[:det_rows] = True
+    results = [{"image_id": 1, "category_id": 1, "segmentation": _rle(part), "score": 0.9}]
+    res = LVISEval(gt, results).evaluate("segm")
+    assert res.metrics["AP50"] == pytest.approx(ap50, abs=1e-12)
+    assert res.metrics["AP"] == pytest.approx(ap50 / 10, abs=1e-12)
+    _assert_same(res, lvis_api(gt, results, "segm"))
