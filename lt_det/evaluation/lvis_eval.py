@@ -717,16 +717,19 @@ class _Detections:
                 f"Result {i} (image_id {img_ids[i]}) has a non-finite bbox {boxes[i].tolist()}"
             )
 
-        keep = np.arange(n)
+        keep = None  # positions in the results list of the detections still in; None: all
         # AP-fixed's per-class budget (Dave et al. 2021): the top dets_per_class scores of each
         # category over the whole set, ties in file order, before anything else drops any
         # (as the paper's code cuts the results file before lvis-api reads it).
         if dets_per_class >= 0:
-            pos = keep if results.position is None else results.position
+            pos = np.arange(n) if results.position is None else results.position
             keep = np.flatnonzero(top_per_class(cat, scores, pos, dets_per_class))
             img, cat, scores = img[keep], cat[keep], scores[keep]
+        # The cap, the federated rule and (for boxes) the area filter as one mask over the
+        # detections still in, so each column is gathered once (fresh arrays are slow here).
         # Per-image cap: the top max_dets scores per image, ties in file order. Only images
         # over the cap are sorted (none, for a detector that caps its own outputs).
+        ok = None
         if max_dets >= 0:
             crowded = np.flatnonzero(np.bincount(img, minlength=len(gt.img_ids))[img] > max_dets)
             if len(crowded):
@@ -734,30 +737,31 @@ class _Detections:
                 order = np.lexsort((crowded, -scores[crowded], by_img))
                 by_img = by_img[order]
                 rank = np.arange(len(order)) - np.searchsorted(by_img, by_img, side="left")
-                sel = np.ones(len(keep), dtype=bool)
-                sel[crowded[order[rank >= max_dets]]] = False
-                sel = np.flatnonzero(sel)
-                keep, img, cat, scores = keep[sel], img[sel], cat[sel], scores[sel]
+                ok = np.ones(len(img), dtype=bool)
+                ok[crowded[order[rank >= max_dets]]] = False
         self._segms = results.segmentation
         self._gt = gt
 
         # Federated rule: keep categories the image's ground truth speaks about (positive or
-        # negative). It commutes with the area filter below, and running it first spares
-        # mask decoding for the detections it drops. Detections of categories without
-        # non-ignored ground truth go too unless keep_categories_without_gt (AP-pool counts
-        # them as false positives of their pool): per category such a category is -1 in
-        # every area range (each range is inside "all") and left out of every mean, and
+        # negative). It commutes with the area filter, and running it before the masks'
+        # areas spares mask decoding for the detections it drops. Detections of categories
+        # without non-ignored ground truth go too unless keep_categories_without_gt (AP-pool
+        # counts them as false positives of their pool): per category such a category is -1
+        # in every area range (each range is inside "all") and left out of every mean, and
         # matching never crosses categories, so they cannot change a per-category number.
-        keys = img * len(gt.cat_ids) + cat
-        flags = gt.key_flags(keys)
+        flags = gt.key_flags(img * len(gt.cat_ids) + cat)
         spoken_of = (flags & (_POSITIVE | _NEGATIVE)) != 0
-        known = np.flatnonzero(spoken_of if keep_categories_without_gt else gt.has_gt[cat] & spoken_of)
-        keep, img, cat, scores, flags = keep[known], img[known], cat[known], scores[known], flags[known]
+        ok = spoken_of if ok is None else ok & spoken_of
+        if not keep_categories_without_gt:
+            ok &= gt.has_gt[cat]
         if boxes is not None:
             self.box_area = True
-            boxes = boxes[keep]
+            if keep is not None:
+                boxes = boxes[keep]
             area = boxes[:, 2] * boxes[:, 3]
-            rles = None
+            ok &= (area > 0) & (area < np.inf)  # lvis-api's area filter
+            sel = np.flatnonzero(ok)
+            boxes, area, rles = boxes[sel], area[sel], None
         else:
             # Mask-only results: area (and, when needed, the box) come from the mask.
             self.box_area = False
@@ -766,26 +770,30 @@ class _Detections:
                 i = 0 if segms is None else segms.index(None)
                 raise ValueError(f"Result {i} has neither 'bbox' nor 'segmentation'")
             sizes = gt.image_sizes()
-            rles = _pick(segms, keep)
+            sel = np.flatnonzero(ok)
+            at = sel if keep is None else keep[sel]
+            rles = _pick(segms, at) if len(at) else []  # (an empty shard may have no segms)
             # The usual case, checked in C-level passes: every mask a compressed RLE of its
             # image's size, used as it is; otherwise each goes through _to_rle.
             if results.compressed_rles:
-                as_is = _rle_sizes_are(rles, np.asarray(sizes, dtype=np.int64).reshape(-1, 2)[img])
+                as_is = _rle_sizes_are(rles, np.asarray(sizes, dtype=np.int64).reshape(-1, 2)[img[sel]])
             else:
-                as_is = _compressed_rles_of_size(rles, _pick(sizes, img))
+                as_is = _compressed_rles_of_size(rles, _pick(sizes, img[sel]))
             if not as_is:
                 rles = [_to_rle(segm, sizes[k][0], sizes[k][1], f"result {i}")
-                        for segm, i, k in zip(rles, keep.tolist(), img.tolist())]
+                        for segm, i, k in zip(rles, at.tolist(), img[sel].tolist())]
             area = _mask_area(rles)
+            valid = np.flatnonzero((area > 0) & (area < np.inf))  # lvis-api's area filter
+            if len(valid) < len(sel):
+                sel, area, rles = sel[valid], area[valid], _pick(rles, valid)
 
-        valid = np.flatnonzero((area > 0) & (area < np.inf))  # lvis-api's area filter
-        position = keep[valid]
+        position = sel if keep is None else keep[sel]
         # Position in the results list (file order, for ties); a shard's positions are global.
         self.index = position if results.position is None else results.position[position]
-        self.img, self.cat, self.score, self.area = img[valid], cat[valid], scores[valid], area[valid]
-        self.not_exhaustive = (flags[valid] & _NOT_EXHAUSTIVE) != 0
-        self._boxes = None if boxes is None else boxes[valid]
-        self._rles = None if rles is None else _pick(rles, valid)
+        self.img, self.cat, self.score, self.area = img[sel], cat[sel], scores[sel], area
+        self.not_exhaustive = (flags[sel] & _NOT_EXHAUSTIVE) != 0
+        self._boxes = boxes
+        self._rles = rles
 
     @property
     def boxes(self) -> np.ndarray:

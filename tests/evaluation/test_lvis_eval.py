@@ -490,3 +490,15 @@ def test_mask_pair_at_area_ratio_one_half(lvis_api, det_rows, ap50):
     assert res.metrics["AP50"] == pytest.approx(ap50, abs=1e-12)
     assert res.metrics["AP"] == pytest.approx(ap50 / 10, abs=1e-12)
     _assert_same(res, lvis_api(gt, results, "segm"))
+
+
+@pytest.mark.parametrize("areas_from_masks", [False, True])
+def test_process_share_without_detections(generated, areas_from_masks):
+    # A process's share of a distributed evaluation may hold no detection (allow_empty): no
+    # true positive anywhere, so every category with ground truth has precision 0 at every
+    # recall point and AP 0, for every IoU type (it used to fail picking masks from None).
+    gt, _ = generated
+    ev = LVISEval(gt, [], allow_empty=True, areas_from_masks=areas_from_masks)
+    assert len(ev.dets.score) == 0
+    for iou_type in ("bbox", "segm", "boundary"):
+        assert ev.evaluate(iou_type).metrics["AP"] == 0.0
