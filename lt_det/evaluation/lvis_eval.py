@@ -788,6 +788,7 @@ class _Detections:
                 sel, area, rles = sel[valid], area[valid], _pick(rles, valid)
 
         position = sel if keep is None else keep[sel]
+        self._local = position  # position in ``results`` (its segmentation list)
         # Position in the results list (file order, for ties); a shard's positions are global.
         self.index = position if results.position is None else results.position[position]
         self.img, self.cat, self.score, self.area = img[sel], cat[sel], scores[sel], area
@@ -806,7 +807,7 @@ class _Detections:
         """Compressed RLE of every kept detection (a box-only result becomes its box polygon)."""
         if self._rles is None:
             sizes, rles = self._gt.image_sizes(), []
-            for i, k, box in zip(self.index, self.img, self.boxes):
+            for i, k, box in zip(self._local.tolist(), self.img.tolist(), self.boxes.tolist()):
                 segm = None if self._segms is None else self._segms[i]
                 if segm is None:  # lvis-api evaluates a box-only result's box as its mask
                     x1, y1, w, h = box

@@ -502,3 +502,19 @@ def test_process_share_without_detections(generated, areas_from_masks):
     assert len(ev.dets.score) == 0
     for iou_type in ("bbox", "segm", "boundary"):
         assert ev.evaluate(iou_type).metrics["AP"] == 0.0
+
+
+def test_shard_with_boxes_and_masks_reads_its_own_masks(generated):
+    # A process's shard (ResultColumns.subset) keeps global positions for the tie order; its
+    # masks must still be read by local position. Evaluated with box areas (lvis-api's raw
+    # rule for results carrying both), the shard gives the arrays of the same detections
+    # given as a plain list.
+    from lt_det.evaluation.lvis_eval import ResultColumns
+
+    gt, results = generated
+    keep = np.arange(1, len(results), 2)
+    shard = ResultColumns.from_records(results).subset(keep)
+    ours = LVISEval(gt, shard).evaluate("segm")
+    ref = LVISEval(gt, [results[i] for i in keep]).evaluate("segm")
+    np.testing.assert_array_equal(ours.precision, ref.precision)
+    np.testing.assert_array_equal(ours.recall, ref.recall)
