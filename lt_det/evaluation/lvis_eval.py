@@ -429,8 +429,11 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.
         table = np.full(hi - lo + 1, -1, dtype=np.int64)
         table[sorted_ids - lo] = np.arange(len(sorted_ids))
         inside = (ids >= lo) & (ids <= hi)
-        pos = np.full(len(ids), -1, dtype=np.int64)
-        pos[inside] = table[ids[inside] - lo]
+        if inside.all():  # the usual case: one gather, no masked copies
+            pos = table[ids - lo]
+        else:
+            pos = np.full(len(ids), -1, dtype=np.int64)
+            pos[inside] = table[ids[inside] - lo]
         found = pos >= 0
         return np.where(found, pos, np.searchsorted(sorted_ids, ids) if not found.all() else pos), found
     pos = np.searchsorted(sorted_ids, ids)
@@ -507,6 +510,20 @@ def _mask_area(rles: List[dict]) -> np.ndarray:
     (it builds a throw-away uint8 array holding the list length, which numpy 2 rejects)."""
     chunks = [mask_utils.area(rles[i : i + 255]) for i in range(0, len(rles), 255)]
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
+
+
+_IOU_BLOCK = 1 << 18  # pairs per block of _box_iou_of_pairs (its temporaries stay small and reused)
+
+
+def _box_iou_of_pairs(dt: np.ndarray, gt: np.ndarray, pair_dt: np.ndarray, pair_gt: np.ndarray) -> np.ndarray:
+    """``box_iou_pairs(dt[pair_dt], gt[pair_gt])`` a block of pairs at a time: at LVIS val size
+    there are ~10^7 pairs, and the full-size gathers and temporaries were 10x the output's
+    memory, all of it fresh."""
+    iou = np.empty(len(pair_dt))
+    for s in range(0, len(pair_dt), _IOU_BLOCK):
+        e = s + _IOU_BLOCK
+        iou[s:e] = box_iou_pairs(dt[pair_dt[s:e]], gt[pair_gt[s:e]])
+    return iou
 
 
 def box_iou_pairs(dt: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -1288,7 +1305,7 @@ class LVISEval:
         offset = np.arange(len(pair_dt)) - np.repeat(np.cumsum(count) - count, count)
         pair_gt = lo[pair_dt] + offset
         if iou_type == "bbox":
-            pair_iou = box_iou_pairs(dt.boxes[dt_order[pair_dt]], gt.boxes[gt_order[pair_gt]])
+            pair_iou = _box_iou_of_pairs(dt.boxes[dt_order], gt.boxes[gt_order], pair_dt, pair_gt)
         else:
             dt_rles, gt_rles = dt.rles(), gt.rles()
             dt_sorted, gt_sorted = _pick(dt_rles, dt_order), _pick(gt_rles, gt_order)
@@ -1321,7 +1338,9 @@ class LVISEval:
         # detection matched to ignored ground truth is matched): fresh arrays of this size
         # are a large part of the matching's time.
         counted = matched_ignored
-        counted |= np.greater(unmatched_ignored[None], matched)
+        unmatched_here = np.empty(unmatched_ignored.shape, dtype=bool)
+        for t in range(len(matched)):  # one (A, N) temporary, reused
+            counted[t] |= np.greater(unmatched_ignored, matched[t], out=unmatched_here)
         np.logical_not(counted, out=counted)
         tp = np.logical_and(matched, counted, out=matched)
         o = dt_order

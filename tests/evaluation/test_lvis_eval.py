@@ -518,3 +518,16 @@ def test_shard_with_boxes_and_masks_reads_its_own_masks(generated):
     ref = LVISEval(gt, [results[i] for i in keep]).evaluate("segm")
     np.testing.assert_array_equal(ours.precision, ref.precision)
     np.testing.assert_array_equal(ours.recall, ref.recall)
+
+
+def test_box_iou_of_pairs_in_blocks_equals_one_pass(monkeypatch):
+    # Blocks of 7 pairs over 100 pairs (14 full blocks and a partial one) give exactly the
+    # IoUs of one pass over the gathered boxes.
+    from lt_det.evaluation import lvis_eval
+
+    rng = np.random.default_rng(5)
+    dt, gt = rng.random((30, 4)) * 50, rng.random((20, 4)) * 50
+    pair_dt, pair_gt = rng.integers(0, 30, 100), rng.integers(0, 20, 100)
+    monkeypatch.setattr(lvis_eval, "_IOU_BLOCK", 7)
+    np.testing.assert_array_equal(lvis_eval._box_iou_of_pairs(dt, gt, pair_dt, pair_gt),
+                                  box_iou_pairs(dt[pair_dt], gt[pair_gt]))
