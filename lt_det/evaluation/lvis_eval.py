@@ -1381,7 +1381,7 @@ class LVISEval:
         # by (category, score) leaves ties in (image, file) order.
         rank = _rank_within_categories(m)
         cat_ranked = m.cat[rank]
-        num_thr, num_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
+        num_thr = len(IOU_THRESHOLDS)
         areas = [name for name, _, _ in AREA_RANGES]
         all_a = areas.index("all")
         area_recall = np.empty((len(areas), num_thr, num_cats))
