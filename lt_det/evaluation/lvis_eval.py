@@ -835,30 +835,29 @@ class _Detections:
 
 
 def _segm_iou_pairs(dt_rles: List[dict], gt_rles: List[dict], dt_group: np.ndarray, gt_group: np.ndarray,
-                    gt_lo: np.ndarray, gt_count: np.ndarray, candidates: Optional[np.ndarray] = None) -> np.ndarray:
+                    pair_dt: np.ndarray, pair_gt: np.ndarray, pair_start: np.ndarray, gt_lo: np.ndarray,
+                    candidates: Optional[np.ndarray] = None) -> np.ndarray:
     """Mask IoU of the (detection, ground truth) pairs of equal group, one pycocotools call per
     group, for the detections and ground truth that are in a candidate pair.
 
     Args:
         dt_rles, gt_rles: masks, detections sorted by group, ground truth sorted by group.
         dt_group, gt_group: their sorted groups.
-        gt_lo, gt_count: per detection, the first ground truth of its group and their number.
+        pair_dt, pair_gt: (P,) the pairs, by detection and then ground truth (each group's
+            (n_dt, n_gt) matrix, row-major), as ``LVISEval.match`` builds them.
+        pair_start: per detection, the position of its first pair.
+        gt_lo: per detection, the first ground truth of its group.
         candidates: (P,) bool per pair, the pairs whose IoU is needed (None: all). A group's
             call covers the detections and ground truth with a candidate pair, so a few
             pairs beyond the candidates get their IoU too; the rest are 0.
 
     Returns:
-        IoUs in pair order (by detection, then ground truth: each group's (n_dt, n_gt)
-        matrix, row-major).
+        (P,) IoUs in pair order.
     """
-    num_pairs = int(gt_count.sum())
-    iou = np.zeros(num_pairs)
-    pair_start = np.cumsum(gt_count) - gt_count
-    pair_dt = np.repeat(np.arange(len(gt_count)), gt_count)
+    iou = np.zeros(len(pair_dt))
     sel = pair_dt if candidates is None else pair_dt[candidates]
     if sel.size == 0:
         return iou
-    pair_gt = gt_lo[pair_dt] + (np.arange(num_pairs) - pair_start[pair_dt])
     rows = _sorted_unique(sel)
     cols = _sorted_unique(pair_gt if candidates is None else pair_gt[candidates])
     # Both lists in group order; every group with a candidate row has a candidate column.
@@ -1302,8 +1301,8 @@ class LVISEval:
         lo = np.searchsorted(g_sorted, d_sorted, side="left")
         count = np.searchsorted(g_sorted, d_sorted, side="right") - lo
         pair_dt = np.repeat(np.arange(num_dt), count)
-        offset = np.arange(len(pair_dt)) - np.repeat(np.cumsum(count) - count, count)
-        pair_gt = lo[pair_dt] + offset
+        pair_start = np.cumsum(count) - count
+        pair_gt = lo[pair_dt] + (np.arange(len(pair_dt)) - pair_start[pair_dt])
         if iou_type == "bbox":
             pair_iou = _box_iou_of_pairs(dt.boxes[dt_order], gt.boxes[gt_order], pair_dt, pair_gt)
         else:
@@ -1316,15 +1315,15 @@ class LVISEval:
             if not dt.box_area and IOU_THRESHOLDS.min() == 0.5:
                 a, b = dt.area[dt_order][pair_dt], gt.mask_area()[gt_order][pair_gt]
                 candidates = 2 * np.minimum(a, b) >= np.maximum(a, b)
-            pair_iou = _segm_iou_pairs(dt_sorted, gt_sorted, d_sorted, g_sorted, lo, count, candidates)
+            pairs = (pair_dt, pair_gt, pair_start, lo)
+            pair_iou = _segm_iou_pairs(dt_sorted, gt_sorted, d_sorted, g_sorted, *pairs, candidates)
             if iou_type == "boundary":
                 # Boundary AP's IoU is min(mask IoU, boundary IoU); boundaries are computed
                 # only for the masks that are in a pair whose mask IoU can reach 0.5.
                 reach = pair_iou >= IOU_THRESHOLDS.min()
                 dt_b = self._boundaries(dt_sorted, _sorted_unique(pair_dt[reach]))
                 gt_b = self._boundaries(gt_sorted, _sorted_unique(pair_gt[reach]))
-                np.minimum(pair_iou, _segm_iou_pairs(dt_b, gt_b, d_sorted, g_sorted, lo, count, reach),
-                           out=pair_iou)
+                np.minimum(pair_iou, _segm_iou_pairs(dt_b, gt_b, d_sorted, g_sorted, *pairs, reach), out=pair_iou)
 
         lower = np.array([lo_ for _, lo_, _ in AREA_RANGES])[:, None]
         upper = np.array([up for _, _, up in AREA_RANGES])[:, None]
